@@ -1,0 +1,78 @@
+"""The importer protocol: every source format is read through these few methods.
+
+An importer never writes to the store and never raises for bad data: it returns
+the rows it could read (in the normalized extract schema of `recon.model`), the
+statement balances the file states, and a `Problem` for every row or field it
+could not read. The import service refuses a file with problems as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal, Protocol
+
+import polars as pl
+
+from recon.errors import Problem
+
+Side = Literal["bank", "ledger"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementBalance:
+    """A balance the statement reports.
+
+    Attributes:
+      kind: "opening", "closing" or "available".
+      as_of: the date the balance is for.
+      amount_minor: the balance in minor units.
+      currency: ISO 4217 code.
+    """
+
+    kind: str
+    as_of: date
+    amount_minor: int
+    currency: str
+
+
+@dataclass(slots=True)
+class Extract:
+    """What an importer read from one file.
+
+    Attributes:
+      rows: a frame in `BANK_EXTRACT` or `LEDGER_EXTRACT` schema.
+      problems: everything it could not read, each with its location.
+      balances: statement balances stated by the file.
+      file_accounts: account numbers the file names, for routing and messages.
+    """
+
+    rows: pl.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    balances: list[StatementBalance] = field(default_factory=list)
+    file_accounts: list[str] = field(default_factory=list)
+
+
+class Importer(Protocol):
+    """One source format."""
+
+    format: str
+    side: Side
+
+    def identify(self, path: Path) -> bool:
+        """Whether the file is of this format, by its content (not only its name)."""
+        ...
+
+    def extract(self, path: Path, *, currency: str) -> Extract:
+        """Read the file; `currency` is the account's, for formats that do not state one."""
+        ...
+
+
+def read_head(path: Path, size: int = 4096) -> bytes:
+    """The first bytes of a file, for `identify`; empty when the file cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError:
+        return b""

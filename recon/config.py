@@ -1,0 +1,207 @@
+"""The config file (`recon.toml`), validated once at the edge.
+
+Inside the engine settings are these typed objects, never raw dicts. Every mistake
+is reported with the file and the dotted key (`sources[1].format`), and the line
+where the key could be found, and recon exits with code 2.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from recon.errors import ConfigError
+
+__all__ = [
+    "AccountSettings",
+    "BankSource",
+    "Config",
+    "LedgerSource",
+    "MatchingSettings",
+    "load_config",
+]
+
+BankFormat = Literal["ofx", "csv", "camt053", "mt940", "bai2", "plaid"]
+LedgerFormat = Literal["csv", "quickbooks", "xero", "beancount", "gnucash", "hledger"]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Settings):
+    path: Path = Path("recon.duckdb")
+
+
+class OutputSettings(_Settings):
+    dir: Path = Path("out")
+
+
+class AccountSettings(_Settings):
+    id: str = Field(min_length=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
+    ledger_account: str | None = None
+    name: str | None = None
+
+
+class BankSource(_Settings):
+    account: str
+    format: BankFormat | None = None
+    paths: list[str] = Field(default_factory=list)
+    profile: str | None = None
+    # Plaid: secrets are named by environment variable, never written here.
+    access_token_env: str | None = None
+    plaid_account_id: str | None = None
+    environment: Literal["sandbox", "production"] | None = None
+    host: str | None = None
+
+    @model_validator(mode="after")
+    def _paths_or_feed(self) -> BankSource:
+        if self.format == "plaid":
+            if not self.access_token_env:
+                raise ValueError("a plaid source needs access_token_env (the variable holding the token)")
+        elif not self.paths:
+            raise ValueError("a file source needs paths (a list of files or glob patterns)")
+        return self
+
+
+class LedgerSource(_Settings):
+    account: str
+    format: LedgerFormat = "csv"
+    paths: list[str] = Field(min_length=1)
+    writeback: bool = False
+
+
+class MatchingSettings(_Settings):
+    auto_threshold: float = Field(0.90, ge=0, le=1)
+    suggest_threshold: float = Field(0.60, ge=0, le=1)
+    bank_days_after_books: int = Field(7, ge=0, le=120, description="the bank may post this many days late")
+    bank_days_before_books: int = Field(3, ge=0, le=120, description="... or this many days early")
+    ambiguity_margin: float = Field(
+        0.05, ge=0, le=1, description="auto only when the runner-up scores at least this much lower"
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> MatchingSettings:
+        if self.suggest_threshold > self.auto_threshold:
+            raise ValueError("suggest_threshold must not be above auto_threshold")
+        return self
+
+
+class RulesSettings(_Settings):
+    paths: list[str] = Field(default_factory=list)
+
+
+class Config(_Settings):
+    store: StoreSettings = StoreSettings()
+    output: OutputSettings = OutputSettings()
+    accounts: list[AccountSettings] = Field(min_length=1)
+    sources: list[BankSource] = Field(default_factory=list)
+    ledgers: list[LedgerSource] = Field(default_factory=list)
+    matching: MatchingSettings = MatchingSettings()
+    rules: RulesSettings = RulesSettings()
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_ids(cls, accounts: list[AccountSettings]) -> list[AccountSettings]:
+        seen: set[str] = set()
+        for account in accounts:
+            if account.id in seen:
+                raise ValueError(f"account id '{account.id}' is defined twice")
+            seen.add(account.id)
+        return accounts
+
+    @model_validator(mode="after")
+    def _accounts_exist(self) -> Config:
+        known = {a.id for a in self.accounts}
+        for section in ("sources", "ledgers"):
+            for i, item in enumerate(getattr(self, section)):
+                if item.account not in known:
+                    raise ValueError(
+                        f"{section}[{i}].account: unknown account '{item.account}' "
+                        f"(defined: {', '.join(sorted(known))})"
+                    )
+        return self
+
+    def account(self, account_id: str) -> AccountSettings:
+        return next(a for a in self.accounts if a.id == account_id)
+
+    def resolve(self, path: Path | str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def store_path(self) -> Path:
+        return self.resolve(self.store.path)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.output.dir)
+
+    def expand(self, patterns: list[str]) -> tuple[list[Path], list[str]]:
+        """Files named by `patterns` (globs allowed), sorted; and the patterns that matched nothing."""
+        files: list[Path] = []
+        unmatched: list[str] = []
+        for pattern in patterns:
+            full = str(self.resolve(pattern))
+            hits = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
+            if not hits:
+                unmatched.append(pattern)
+            files.extend(h for h in hits if h not in files)
+        return files, unmatched
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _line_of_key(text: str, loc: tuple[int | str, ...]) -> int | None:
+    names = [p for p in loc if isinstance(p, str)]
+    if not names:
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(names[-1])}\s*=", re.MULTILINE)
+    hits = [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate the config file; raise ConfigError naming the file and every bad key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if "base_dir" in data:
+        raise ConfigError(f"{path}: key 'base_dir': unknown key")
+    data["base_dir"] = path.resolve().parent
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            key = _dotted(loc)
+            line = _line_of_key(text, loc)
+            where = f"{path}:{line}" if line else str(path)
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            message = message.removeprefix("Value error, ")
+            lines.append(f"{where}: key '{key}': {message}" if key else f"{where}: {message}")
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,209 @@
+"""Import service: one file in, one atomic batch in the store, or nothing at all.
+
+For each file: the importer extracts rows, recon checks them (currency, account,
+problems), assigns stable ids, and stores the rows it does not know yet, all in
+one transaction together with the `import_batches` record. A file with any
+problem is refused whole: none of its rows is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from importers import BANK_IMPORTERS, LEDGER_IMPORTERS, Extract, Importer, Side, detect
+from recon.config import AccountSettings, Config
+from recon.errors import Problem, UserError
+from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
+from recon.store import Store
+
+__all__ = ["FileReport", "ImportJob", "import_file", "jobs_from_config"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """One file to import into one account, on one side."""
+
+    path: Path
+    side: Side
+    account: AccountSettings
+    format: str | None = None
+
+
+@dataclass(slots=True)
+class FileReport:
+    """What importing one file did."""
+
+    path: str
+    side: Side
+    account_id: str
+    format: str
+    rows_read: int = 0
+    rows_new: int = 0
+    rows_known: int = 0
+    rows_other_accounts: int = 0
+    balances: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems)
+
+
+def jobs_from_config(config: Config) -> tuple[list[ImportJob], list[str]]:
+    """The files the config names, bank side first; and warnings for patterns matching nothing."""
+    jobs: list[ImportJob] = []
+    warnings: list[str] = []
+    for side, sources in (("bank", config.sources), ("ledger", config.ledgers)):
+        for source in sources:
+            if source.format == "plaid":
+                warnings.append(f"source for account '{source.account}': plaid feeds are not supported yet")
+                continue
+            files, unmatched = config.expand(source.paths)
+            warnings.extend(f"no file matches '{p}' (account '{source.account}')" for p in unmatched)
+            account = config.account(source.account)
+            jobs.extend(ImportJob(f, side, account, source.format) for f in files)  # type: ignore[arg-type]
+    return jobs, warnings
+
+
+def _importer_for(job: ImportJob) -> Importer:
+    registry = BANK_IMPORTERS if job.side == "bank" else LEDGER_IMPORTERS
+    if job.format:
+        importer = registry.get(job.format)
+        if importer is None:
+            raise UserError(
+                f"{job.path}: format '{job.format}' is not supported for {job.side} files yet "
+                f"(supported: {', '.join(registry)})"
+            )
+        return importer
+    found = detect(job.path, job.side)
+    if found is None:
+        raise UserError(
+            f"{job.path}: cannot tell the format of this {job.side} file; "
+            f"name it with format = ... (supported: {', '.join(registry)})"
+        )
+    return found
+
+
+def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = False) -> FileReport:
+    """Import one file as one batch; a refused file leaves the store untouched."""
+    if not job.path.is_file():
+        raise UserError(f"{job.path}: file not found")
+    importer = _importer_for(job)
+    report = FileReport(str(job.path), job.side, job.account.id, importer.format)
+    extract = importer.extract(job.path, currency=job.account.currency)
+    rows = _checked_rows(extract, job, report)
+    report.rows_read = extract.rows.height
+    if report.refused:
+        return report
+
+    table = BANK_TRANSACTIONS if job.side == "bank" else LEDGER_ENTRIES
+    id_column = table.primary_key[0]
+    batch_id = uuid.uuid4().hex
+    staged = assign_row_ids(rows, account_id=job.account.id, id_column=id_column).with_columns(
+        pl.lit(batch_id).alias("batch_id")
+    )
+    unique = staged.unique(subset=[id_column], keep="first", maintain_order=True)
+    if unique.height < staged.height:
+        report.notes.append(
+            f"{staged.height - unique.height} rows repeat an id of the same file; kept the first"
+        )
+    staged = table.conform(unique)
+
+    con = store.con
+    con.register("staged_rows", staged.to_arrow())
+    try:
+        new_count = con.execute(
+            f"SELECT count(*) FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
+        ).fetchone()
+        report.rows_new = int(new_count[0]) if new_count else 0
+        report.rows_known = staged.height - report.rows_new
+        report.balances = len(extract.balances)
+        if dry_run:
+            return report
+        with store.transaction():
+            con.execute(
+                f"INSERT INTO {table.name} "
+                f"SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
+            )
+            _store_balances(con, extract, job, batch_id)
+            con.execute(
+                "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id, run_id, job.side, job.account.id, importer.format, str(job.path),
+                    _sha256(job.path), datetime.now(UTC).replace(tzinfo=None),
+                    report.rows_read, report.rows_new, report.rows_known,
+                ],
+            )  # fmt: skip
+    finally:
+        con.unregister("staged_rows")
+    return report
+
+
+def _checked_rows(extract: Extract, job: ImportJob, report: FileReport) -> pl.DataFrame:
+    """The extracted rows that belong to the job's account, with problems for anything off."""
+    report.problems.extend(extract.problems)
+    rows = extract.rows
+    name = str(job.path)
+    if len(set(extract.file_accounts)) > 1:
+        report.problems.append(
+            Problem(
+                name, None, None,
+                f"the file holds {len(set(extract.file_accounts))} accounts "
+                f"({', '.join(sorted(set(extract.file_accounts)))}); give each its own source",
+            )
+        )  # fmt: skip
+    ledger_account = job.account.ledger_account
+    if job.side == "ledger" and ledger_account and "ledger_account" in rows.columns:
+        mine = rows.filter(pl.col("ledger_account").is_null() | (pl.col("ledger_account") == ledger_account))
+        report.rows_other_accounts = rows.height - mine.height
+        rows = mine
+    wrong_currency = rows.filter(pl.col("currency") != job.account.currency)
+    for line, cur in wrong_currency.select("source_line", "currency").head(20).iter_rows():
+        report.problems.append(
+            Problem(
+                name, line, "currency",
+                f"'{cur}' differs from the currency of account '{job.account.id}' ({job.account.currency})",
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _store_balances(con: duckdb.DuckDBPyConnection, extract: Extract, job: ImportJob, batch_id: str) -> None:
+    if not extract.balances:
+        return
+    frame = pl.DataFrame(
+        [
+            {
+                "account_id": job.account.id, "as_of": b.as_of, "kind": b.kind,
+                "amount_minor": b.amount_minor, "currency": b.currency,
+                "source_file": str(job.path), "batch_id": batch_id,
+            }
+            for b in extract.balances
+        ],
+        schema=STATEMENT_BALANCES.polars_schema,
+    ).unique(subset=list(STATEMENT_BALANCES.primary_key), keep="last")  # fmt: skip
+    con.register("staged_balances", frame.to_arrow())
+    con.execute(
+        "INSERT INTO statement_balances SELECT s.* FROM staged_balances s "
+        "ANTI JOIN statement_balances t USING (account_id, as_of, kind, source_file)"
+    )
+    con.unregister("staged_balances")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

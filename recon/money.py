@@ -1,0 +1,154 @@
+"""Money as signed integer minor units: exact parsing and formatting, never floats.
+
+Every amount recon stores is an `int` count of the currency's minor unit (cents
+for USD, yen for JPY, fils for BHD). Text is parsed with `Decimal` and refused
+when it is not a plain decimal number or carries more decimals than the currency
+has (rounding would silently change money).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import polars as pl
+
+__all__ = [
+    "AmountError",
+    "currency_exponent",
+    "format_minor",
+    "minor_to_decimal_expr",
+    "parse_amount",
+    "parse_amount_expr",
+    "to_minor",
+]
+
+# ISO 4217 currencies whose minor unit is not 1/100; everything else has 2 decimals.
+_EXPONENTS: dict[str, int] = {
+    # no minor unit
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    # thousandths
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    # ten-thousandths
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+
+
+class AmountError(ValueError):
+    """The text is not an exact amount in the currency."""
+
+
+def currency_exponent(currency: str) -> int:
+    """Number of decimals of the currency's minor unit (2 unless ISO 4217 says otherwise)."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def to_minor(value: Decimal, currency: str) -> int:
+    """Convert an exact decimal to minor units, refusing anything that would need rounding."""
+    exponent = currency_exponent(currency)
+    scaled = value.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise AmountError(f"'{value}' has more than {exponent} decimals for {currency}")
+    minor = int(scaled)
+    return 0 if minor == 0 else minor  # -0 is 0
+
+
+def parse_amount(
+    text: str,
+    currency: str,
+    *,
+    decimal_mark: str = ".",
+    thousands_sep: str | None = None,
+) -> int:
+    """Parse decimal text such as '-1,234.50' into minor units of `currency`.
+
+    Accepts an optional sign (leading '+'/'-', or a trailing '-', or parentheses for
+    negatives, as accounting exports write them). Refuses currency symbols, letters,
+    exponents, NaN and infinities: a bank amount is never written that way.
+    """
+    raw = text
+    s = text.strip()
+    if not s:
+        raise AmountError("empty amount")
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip()
+    if s.endswith("-"):
+        negative, s = not negative, s[:-1].strip()
+    if s[:1] in "+-":
+        negative = negative != (s[0] == "-")
+        s = s[1:].strip()
+    if thousands_sep:
+        s = s.replace(thousands_sep, "")
+    if decimal_mark != ".":
+        if "." in s:
+            raise AmountError(f"'{raw}' is not a number with decimal mark '{decimal_mark}'")
+        s = s.replace(decimal_mark, ".")
+    if not s or not all(c.isdigit() or c == "." for c in s) or s.count(".") > 1 or s == ".":
+        raise AmountError(f"'{raw}' is not a number")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:  # pragma: no cover - the character check above is stricter
+        raise AmountError(f"'{raw}' is not a number") from None
+    minor = to_minor(value, currency)
+    return -minor if negative else minor
+
+
+def format_minor(amount_minor: int, currency: str) -> str:
+    """Minor units back to exact decimal text: 123456, 'USD' -> '1234.56'."""
+    exponent = currency_exponent(currency)
+    if exponent == 0:
+        return str(amount_minor)
+    sign = "-" if amount_minor < 0 else ""
+    whole, frac = divmod(abs(amount_minor), 10**exponent)
+    return f"{sign}{whole}.{frac:0{exponent}d}"
+
+
+def minor_to_decimal_expr(amount: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """Polars expression: minor units + currency -> exact decimal text, vectorized."""
+    exponent = currency.replace_strict(_EXPONENTS, default=2, return_dtype=pl.Int64)
+    sign = pl.when(amount < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    magnitude = amount.abs()
+    scale = pl.lit(10, dtype=pl.Int64).pow(exponent)
+    whole = (magnitude // scale).cast(pl.String)
+    frac = (magnitude % scale).cast(pl.String).str.zfill(exponent)
+    return pl.when(exponent == 0).then(sign + whole).otherwise(sign + whole + pl.lit(".") + frac)
+
+
+_PLAIN_NUMBER = r"^[+-]?(\d{1,15}(\.\d*)?|\.\d+)$"
+
+
+def parse_amount_expr(
+    text: pl.Expr,
+    currency: pl.Expr,
+    *,
+    decimal_mark: str = ".",
+    thousands_sep: str | None = None,
+) -> pl.Expr:
+    """Vectorized `parse_amount`: decimal text -> Int64 minor units, null where the text is not exact.
+
+    Null marks a refusal (not a number, or more decimals than the currency has); the
+    caller turns each null into a `Problem` with its line. Empty text is also null.
+    """
+    s = text.str.strip_chars()
+    if thousands_sep:
+        s = s.str.replace_all(thousands_sep, "", literal=True)
+    if decimal_mark != ".":
+        s = (
+            pl.when(s.str.contains(".", literal=True))
+            .then(pl.lit("x"))
+            .otherwise(s.str.replace(decimal_mark, ".", literal=True))
+        )
+    exponent = currency.replace_strict(_EXPONENTS, default=2, return_dtype=pl.Int64)
+    whole = s.str.extract(r"^[+-]?(\d*)", 1).replace("", "0").cast(pl.Int64, strict=False)
+    frac = s.str.extract(r"\.(\d*)$", 1).fill_null("")
+    fits = frac.str.strip_chars_end("0").str.len_chars() <= exponent
+    frac_minor = (
+        pl.concat_str(frac, pl.lit("0000"))
+        .str.slice(0, exponent)
+        .replace("", "0")
+        .cast(pl.Int64, strict=False)
+    )
+    magnitude = whole * pl.lit(10, dtype=pl.Int64).pow(exponent) + frac_minor
+    signed = pl.when(s.str.starts_with("-")).then(-magnitude).otherwise(magnitude)
+    return pl.when(s.str.contains(_PLAIN_NUMBER) & fits).then(signed).otherwise(None)

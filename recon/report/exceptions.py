@@ -1,0 +1,85 @@
+"""What is left for a person: unmatched rows with their reason, and suggested matches."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from recon.money import minor_to_decimal_expr
+from recon.store import Store
+
+REASON_TEXT = {
+    "no_candidate": "no ledger/bank row with this amount in the date window",
+    "below_threshold": "candidates found, none similar enough",
+    "candidate_taken": "its candidates matched other rows better",
+    "not_matched_yet": "not matched yet (run 'recon match')",
+}
+
+EXCEPTION_COLUMNS = [
+    "kind", "account_id", "date", "amount", "currency", "description", "reason", "reason_text",
+    "row_id", "source", "match_id", "score", "explanation",
+]  # fmt: skip
+
+_UNMATCHED_SQL = """
+SELECT '{side}_unmatched' AS kind, r.account_id, r.posted_date AS date, r.amount_minor, r.currency,
+       r.description, coalesce(o.reason, 'not_matched_yet') AS reason, r.{key} AS row_id,
+       r.source_file || ':' || coalesce(CAST(r.source_line AS VARCHAR), '?') AS source,
+       NULL AS match_id, NULL::DOUBLE AS score, NULL AS explanation
+FROM {table} r LEFT JOIN open_items o ON o.side = '{side}' AND o.row_id = r.{key}
+WHERE {extra} r.{key} NOT IN (
+    SELECT l.{link} FROM match_links l JOIN matches m USING (match_id)
+    WHERE m.status IN ('auto', 'confirmed', 'suggested'))
+"""
+
+_SUGGESTED_SQL = """
+SELECT 'suggested' AS kind, m.account_id, b.posted_date AS date, b.amount_minor, b.currency,
+       b.description || '  <->  ' || e.description AS description, 'suggested' AS reason,
+       b.txn_id || ' / ' || e.entry_id AS row_id,
+       b.source_file || ':' || coalesce(CAST(b.source_line AS VARCHAR), '?') AS source,
+       m.match_id, m.score, m.reasons AS explanation
+FROM matches m JOIN match_links l USING (match_id)
+JOIN bank_transactions b ON b.txn_id = l.bank_txn_id
+JOIN ledger_entries e ON e.entry_id = l.ledger_entry_id
+WHERE m.status = 'suggested'
+"""
+
+
+def exceptions_frame(store: Store) -> pl.DataFrame:
+    """All exceptions, ordered by account, kind and date."""
+    parts = [
+        _UNMATCHED_SQL.format(
+            side="bank",
+            key="txn_id",
+            table="bank_transactions",
+            link="bank_txn_id",
+            extra="NOT r.pending AND",
+        ),
+        _UNMATCHED_SQL.format(
+            side="ledger", key="entry_id", table="ledger_entries", link="ledger_entry_id", extra=""
+        ),
+        _SUGGESTED_SQL,
+    ]
+    sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY account_id, kind, date, row_id"
+    frame = store.query(sql)
+    return frame.with_columns(
+        minor_to_decimal_expr(pl.col("amount_minor"), pl.col("currency")).alias("amount"),
+        pl.col("reason").replace_strict(REASON_TEXT, default=pl.col("reason")).alias("reason_text"),
+    ).select(*EXCEPTION_COLUMNS, "amount_minor")
+
+
+def account_summary(store: Store) -> pl.DataFrame:
+    """Per account: bank and ledger rows, matched, suggested and open counts."""
+    return store.query(
+        """
+        WITH held AS (
+            SELECT l.bank_txn_id, l.ledger_entry_id, m.status FROM match_links l JOIN matches m USING (match_id)
+            WHERE m.status IN ('auto', 'confirmed', 'suggested'))
+        SELECT a.account_id, a.currency,
+          (SELECT count(*) FROM bank_transactions b WHERE b.account_id = a.account_id) AS bank_rows,
+          (SELECT count(*) FROM ledger_entries e WHERE e.account_id = a.account_id) AS ledger_rows,
+          (SELECT count(DISTINCT h.bank_txn_id) FROM held h JOIN bank_transactions b ON b.txn_id = h.bank_txn_id
+             WHERE b.account_id = a.account_id AND h.status IN ('auto', 'confirmed')) AS bank_matched,
+          (SELECT count(DISTINCT h.bank_txn_id) FROM held h JOIN bank_transactions b ON b.txn_id = h.bank_txn_id
+             WHERE b.account_id = a.account_id AND h.status = 'suggested') AS bank_suggested
+        FROM accounts a ORDER BY a.account_id
+        """
+    )

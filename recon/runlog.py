@@ -1,0 +1,65 @@
+"""The `runs` table: a log of every command that changed the store (start, end, counts, errors)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from recon.config import Config
+from recon.errors import ReconError, UserError
+from recon.store import Store
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class RunLog:
+    """One run: its id, and the counts it gathers for the summary."""
+
+    def __init__(self, run_id: str, command: str):
+        self.run_id = run_id
+        self.command = command
+        self.summary: dict[str, Any] = {}
+
+
+@contextmanager
+def logged_run(store: Store, command: str) -> Iterator[RunLog]:
+    """Record the run's start, then its end with status and summary, whatever happens."""
+    run = RunLog(uuid.uuid4().hex, command)
+    store.con.execute(
+        "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
+        [run.run_id, command, _now()],
+    )
+    status, error = "ok", None
+    try:
+        yield run
+    except UserError as exc:
+        status, error = "input_error", str(exc)
+        raise
+    except ReconError as exc:
+        status, error = "failed", str(exc)
+        raise
+    except BaseException as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        store.con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
+            [_now(), status, json.dumps(run.summary, default=str), error, run.run_id],
+        )
+
+
+def sync_accounts(store: Store, config: Config) -> None:
+    """Make the `accounts` table say what the config says."""
+    with store.transaction() as con:
+        for account in config.accounts:
+            con.execute(
+                "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO UPDATE "
+                "SET currency = excluded.currency, ledger_account = excluded.ledger_account",
+                [account.id, account.currency, account.ledger_account],
+            )

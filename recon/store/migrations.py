@@ -1,0 +1,88 @@
+"""Forward-only schema migrations, applied in order inside one transaction.
+
+A store records its version in `schema_migrations`. Opening a store applies the
+migrations it lacks; a store newer than this recon is refused rather than misread.
+Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from recon.errors import RunError
+from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES
+from recon.store import tables
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[], list[str]]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "initial schema: rows, batches, matches, decisions, runs",
+        lambda: [
+            tables.ACCOUNTS,
+            tables.IMPORT_BATCHES,
+            BANK_TRANSACTIONS.ddl(),
+            LEDGER_ENTRIES.ddl(),
+            STATEMENT_BALANCES.ddl(),
+            tables.MATCHES,
+            tables.MATCH_LINKS,
+            tables.REVIEW_DECISIONS,
+            tables.RUNS,
+            tables.OPEN_ITEMS,
+        ],
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the store to the latest version; return the number of migrations applied."""
+    version = current_version(con)
+    if version > LATEST_VERSION:
+        raise RunError(
+            f"the store has schema version {version}, newer than this recon knows ({LATEST_VERSION}); "
+            "upgrade recon"
+        )
+    pending = [m for m in MIGRATIONS if m.version > version]
+    if not pending:
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        for migration in pending:
+            for statement in migration.statements():
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [migration.version, migration.description, datetime.now(UTC).replace(tzinfo=None)],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(pending)
