@@ -50,7 +50,7 @@ class Pair:
 
 
 def _money(rng: random.Random, low: int, high: int) -> Decimal:
-    return Decimal(rng.randint(low * 100, high * 100)) / 100
+    return (Decimal(rng.randint(low * 100, high * 100)) / 100).quantize(Decimal("0.01"))
 
 
 def _story(rng: random.Random) -> list[Pair]:

@@ -16,7 +16,7 @@ import click
 from recon.config import Config, load_config
 from recon.errors import ReconError, UserError
 from recon.export import export_frame, write_frame
-from recon.importing import FileReport, ImportJob, import_file, jobs_from_config
+from recon.importing import FileReport, ImportJob, import_file, jobs_from_config, source_label
 from recon.matching import MatchSummary, run_matching
 from recon.report import write_reports
 from recon.runlog import RunLog, logged_run, sync_accounts
@@ -67,14 +67,8 @@ def _import_jobs(store: Store, jobs: list[ImportJob], run: RunLog, *, dry_run: b
         if report.refused:
             _progress("  refused, nothing stored:\n    " + str(_refusal(report)).replace("\n", "\n    "))
         else:
-            extra = (
-                f", {report.rows_other_accounts} of other GL accounts skipped"
-                if report.rows_other_accounts
-                else ""
-            )
-            _progress(
-                f"  {report.rows_read} rows: {report.rows_new} new, {report.rows_known} already known{extra}"
-            )
+            extra = f", {report.rows_other_accounts} of other GL accounts skipped" if report.rows_other_accounts else ""
+            _progress(f"  {report.rows_read} rows: {report.rows_new} new, {report.rows_known} already known{extra}")
         for note in report.notes:
             _progress(f"  note: {note}")
     run.summary["import"] = {
@@ -141,9 +135,7 @@ def run(config_path: Path, dry_run: bool) -> None:
                 return
             summary = _match(store, config, log)
             paths = write_reports(store, config.output_dir)
-            click.echo(
-                f"rows imported:  {totals.read} read, {totals.new} new, {totals.known} duplicates skipped"
-            )
+            click.echo(f"rows imported:  {totals.read} read, {totals.new} new, {totals.known} duplicates skipped")
             click.echo(f"matched:        {summary.auto} auto, {summary.suggested} suggested")
             click.echo(
                 f"exceptions:     {paths.exceptions} ({summary.open_bank} bank rows and "
@@ -170,7 +162,10 @@ def import_(
     if files:
         target = _account_for(config, account)
         side = "ledger" if ledger_side else "bank"
-        jobs = [ImportJob(f.resolve(), side, target, file_format) for f in files]  # type: ignore[arg-type]
+        jobs = [
+            ImportJob(f.resolve(), side, target, file_format, source_label(f, config.base_dir))  # type: ignore[arg-type]
+            for f in files
+        ]
         warnings: list[str] = []
     else:
         jobs, warnings = jobs_from_config(config)
@@ -181,9 +176,7 @@ def import_(
                 _progress(f"warning: {warning}")
             totals = _import_jobs(store, jobs, log, dry_run=dry_run)
             verb = "would be new" if dry_run else "new"
-            click.echo(
-                f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known"
-            )
+            click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
             _finish_imports(totals)
 
 
@@ -224,9 +217,7 @@ def report(config_path: Path) -> None:
 @cli.command()
 @click.argument("kind", type=click.Choice(["matches", "transactions", "ledger"]))
 @config_option
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), required=True, help="file to write (.csv or .parquet)"
-)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="file to write (.csv or .parquet)")
 def export(kind: str, config_path: Path, output: Path) -> None:
     """Export the matches, the normalized bank rows or the normalized ledger rows."""
     config = load_config(config_path)
@@ -234,6 +225,9 @@ def export(kind: str, config_path: Path, output: Path) -> None:
         frame = export_frame(store, kind)  # type: ignore[arg-type]
     write_frame(frame, output)
     click.echo(f"{frame.height} rows written to {output}")
+
+
+# Sub-commands that live in their own modules register here, one line each.
 
 
 def main(argv: list[str] | None = None) -> None:

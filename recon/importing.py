@@ -24,7 +24,7 @@ from recon.errors import Problem, UserError
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
 from recon.store import Store
 
-__all__ = ["FileReport", "ImportJob", "import_file", "jobs_from_config"]
+__all__ = ["FileReport", "ImportJob", "import_file", "jobs_from_config", "source_label"]
 
 Progress = Callable[[str], None]
 
@@ -37,6 +37,20 @@ class ImportJob:
     side: Side
     account: AccountSettings
     format: str | None = None
+    label: str = ""
+    """How the store names the file (`source_file`): relative to the config's folder when inside it,
+    so that a store and its files can move together."""
+
+    @property
+    def source_name(self) -> str:
+        return self.label or str(self.path)
+
+
+def source_label(path: Path, base_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(base_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
 
 
 @dataclass(slots=True)
@@ -72,7 +86,10 @@ def jobs_from_config(config: Config) -> tuple[list[ImportJob], list[str]]:
             files, unmatched = config.expand(source.paths)
             warnings.extend(f"no file matches '{p}' (account '{source.account}')" for p in unmatched)
             account = config.account(source.account)
-            jobs.extend(ImportJob(f, side, account, source.format) for f in files)  # type: ignore[arg-type]
+            jobs.extend(
+                ImportJob(f, side, account, source.format, source_label(f, config.base_dir))  # type: ignore[arg-type]
+                for f in files
+            )
     return jobs, warnings
 
 
@@ -111,13 +128,11 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     id_column = table.primary_key[0]
     batch_id = uuid.uuid4().hex
     staged = assign_row_ids(rows, account_id=job.account.id, id_column=id_column).with_columns(
-        pl.lit(batch_id).alias("batch_id")
+        pl.lit(batch_id).alias("batch_id"), pl.lit(job.source_name).alias("source_file")
     )
     unique = staged.unique(subset=[id_column], keep="first", maintain_order=True)
     if unique.height < staged.height:
-        report.notes.append(
-            f"{staged.height - unique.height} rows repeat an id of the same file; kept the first"
-        )
+        report.notes.append(f"{staged.height - unique.height} rows repeat an id of the same file; kept the first")
     staged = table.conform(unique)
 
     con = store.con
@@ -125,7 +140,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     try:
         new_count = con.execute(
             f"SELECT count(*) FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
-        ).fetchone()
+        ).fetchall()[0]
         report.rows_new = int(new_count[0]) if new_count else 0
         report.rows_known = staged.height - report.rows_new
         report.balances = len(extract.balances)
@@ -133,14 +148,13 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
             return report
         with store.transaction():
             con.execute(
-                f"INSERT INTO {table.name} "
-                f"SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
+                f"INSERT INTO {table.name} SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
             )
             _store_balances(con, extract, job, batch_id)
             con.execute(
                 "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    batch_id, run_id, job.side, job.account.id, importer.format, str(job.path),
+                    batch_id, run_id, job.side, job.account.id, importer.format, job.source_name,
                     _sha256(job.path), datetime.now(UTC).replace(tzinfo=None),
                     report.rows_read, report.rows_new, report.rows_known,
                 ],
@@ -187,7 +201,7 @@ def _store_balances(con: duckdb.DuckDBPyConnection, extract: Extract, job: Impor
             {
                 "account_id": job.account.id, "as_of": b.as_of, "kind": b.kind,
                 "amount_minor": b.amount_minor, "currency": b.currency,
-                "source_file": str(job.path), "batch_id": batch_id,
+                "source_file": job.source_name, "batch_id": batch_id,
             }
             for b in extract.balances
         ],

@@ -165,7 +165,7 @@ STATEMENT_BALANCES = Table(
     (
         Column("account_id", _S, False, "recon account id"),
         Column("as_of", _D, False, "date the balance is for"),
-        Column("kind", _S, False, "opening | closing | available"),
+        Column("kind", _S, False, "opening, closing or available"),
         Column("amount_minor", _I, False, "balance in minor units"),
         Column("currency", _S, False, "ISO 4217 code"),
         Column("source_file", _S, False, "file (or feed) that reported it"),

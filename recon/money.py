@@ -75,7 +75,7 @@ def parse_amount(
         negative, s = True, s[1:-1].strip()
     if s.endswith("-"):
         negative, s = not negative, s[:-1].strip()
-    if s[:1] in "+-":
+    if s and s[0] in "+-":
         negative = negative != (s[0] == "-")
         s = s[1:].strip()
     if thousands_sep:
