@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from importers.bai2 import Bai2Importer
 from importers.base import Extract, Importer, Side, StatementBalance
+from importers.beancount_ledger import BeancountBook
+from importers.camt import CamtImporter
+from importers.csv_bank import CsvBankImporter
+from importers.hledger_journal import HledgerJournal
 from importers.ledger_csv import GenericLedgerCsv
+from importers.mt940 import Mt940Importer
 from importers.ofx import OfxImporter
 
 __all__ = [
@@ -22,7 +28,14 @@ __all__ = [
 ]
 
 BANK_IMPORTERS: dict[str, Importer] = {"ofx": OfxImporter()}
+# formats with an unmistakable signature are tried before the CSV profiles in `detect`
+BANK_IMPORTERS["camt053"] = CamtImporter()  # also camt.052 and camt.054
+BANK_IMPORTERS["mt940"] = Mt940Importer()  # also MT942
+BANK_IMPORTERS["bai2"] = Bai2Importer()
+BANK_IMPORTERS["csv"] = CsvBankImporter()  # detects a built-in profile; the config can name one
 LEDGER_IMPORTERS: dict[str, Importer] = {"csv": GenericLedgerCsv()}
+LEDGER_IMPORTERS["beancount"] = BeancountBook()
+LEDGER_IMPORTERS["hledger"] = HledgerJournal()  # hledger and ledger-cli journals
 
 
 def detect(path: Path, side: Side) -> Importer | None:

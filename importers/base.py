@@ -29,12 +29,14 @@ class StatementBalance:
       as_of: the date the balance is for.
       amount_minor: the balance in minor units.
       currency: ISO 4217 code.
+      file_account: the account number as the file writes it, where the file names one.
     """
 
     kind: str
     as_of: date
     amount_minor: int
     currency: str
+    file_account: str | None = None
 
 
 @dataclass(slots=True)
@@ -42,7 +44,9 @@ class Extract:
     """What an importer read from one file.
 
     Attributes:
-      rows: a frame in `BANK_EXTRACT` or `LEDGER_EXTRACT` schema.
+      rows: a frame in `BANK_EXTRACT` or `LEDGER_EXTRACT` schema; bank importers of formats that can hold
+        several accounts add a `file_account` column (the account number as the file writes it), by which
+        the import service keeps the rows of the configured account.
       problems: everything it could not read, each with its location.
       balances: statement balances stated by the file.
       file_accounts: account numbers the file names, for routing and messages.

@@ -60,9 +60,7 @@ def _refused(name: str, line: int | None, field: str | None, message: str) -> Ex
 
 def _line_numbers(text: pl.DataFrame) -> pl.Expr:
     # A quoted field may hold newlines: each row starts after all lines of the rows before it.
-    lines_per_row = pl.lit(1) + pl.sum_horizontal(
-        pl.col(c).fill_null("").str.count_matches("\n") for c in text.columns
-    )
+    lines_per_row = pl.lit(1) + pl.sum_horizontal(pl.col(c).fill_null("").str.count_matches("\n") for c in text.columns)
     return (pl.lit(2) + lines_per_row.cum_sum() - lines_per_row).cast(pl.Int64)
 
 

@@ -1,33 +1,53 @@
-"""OFX / QFX / QBO bank and credit-card statements, read with ofxparse.
+"""OFX / QFX / QBO bank and credit-card statements (OFX 1.x SGML and 2.x XML).
 
-ofxparse gives the structure (accounts, statements, transactions). Two things are
-taken from the text itself instead: the posted date (ofxparse shifts timestamps to
-UTC, which moves a date across midnight for zones east of UTC; a bank's posted date
-is the calendar date it wrote) and the line of each transaction, for provenance.
+The file is read into an element tree with line numbers (`importers.ofx_sgml`);
+this module maps the statements in it to the normalized bank rows:
+
+- Every STMTRS (bank) and CCSTMTRS (credit card) statement is read, with all its
+  BANKTRANLIST blocks (some banks write several in one statement).
+- FITID -> external_id, TRNTYPE -> transaction_type, CHECKNUM -> check_number,
+  REFNUM -> reference, NAME (or PAYEE/NAME) -> payee, NAME + MEMO -> description,
+  DTAVAIL -> value_date, the line of each <STMTTRN> -> source_line.
+- The posted date is the calendar date the bank wrote (the first 8 digits of
+  DTPOSTED): the time and zone are ignored, because shifting to UTC would move a
+  date across midnight. Only the date part is validated, so an odd time (Capital
+  One writes minute 82) does not refuse a file.
+- LEDGERBAL -> a "closing" balance, AVAILBAL -> an "available" balance.
+- TRNAMT is parsed exactly in the statement's CURDEF currency (a decimal comma is
+  accepted when the amount has no dot, as some European banks write it).
+
+Refused with a Problem (the import service then refuses the whole file):
+investment statements ("not a bank statement"), files without any bank or card
+statement, and every missing or unreadable DTPOSTED, TRNAMT or balance, each
+naming its line and field. Files with several accounts are read whole and list
+every account in `file_accounts`; the import service refuses them, because rows
+of two accounts cannot go into one (ofxparse-multiple_accounts.ofx, a pair of
+balance-only statements, is refused that way).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import ofxparse
 import polars as pl
 
 from importers.base import Extract, Side, StatementBalance, read_head
+from importers.ofx_sgml import Element, decode_ofx, parse_ofx
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
-from recon.money import AmountError, to_minor
+from recon.money import AmountError, parse_amount
+
+__all__ = ["OfxImporter"]
 
 _OFX_HEAD = re.compile(rb"OFXHEADER|<OFX>|<\?OFX", re.IGNORECASE)
-_STMTTRN = re.compile(rb"<STMTTRN>(.*?)(?=</STMTTRN>|<STMTTRN>|</BANKTRANLIST>)", re.IGNORECASE | re.DOTALL)
-_DTPOSTED = re.compile(rb"<DTPOSTED>\s*(\d{8})", re.IGNORECASE)
-_INVESTMENT = re.compile(rb"<INVSTMTRS>", re.IGNORECASE)
+_OFX_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d*)(\.\d+)?\s*(\[[^\]]*\])?$")
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
+_STATEMENT_TAGS = ("STMTRS", "CCSTMTRS")
+_NOT_BANK_TAGS = ("INVSTMTRS", "INVSTMTMSGSRSV1")
 
 
 class OfxImporter:
@@ -38,106 +58,160 @@ class OfxImporter:
         return bool(_OFX_HEAD.search(read_head(path)))
 
     def extract(self, path: Path, *, currency: str) -> Extract:
-        data = path.read_bytes()
         name = str(path)
-        if _INVESTMENT.search(data) and not re.search(rb"<(STMTRS|CCSTMTRS)>", data, re.IGNORECASE):
-            return _refused(name, "not a bank statement: this OFX file holds an investment statement")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed = ofxparse.OfxParser.parse(io.BytesIO(data))
-        except Exception as exc:  # ofxparse raises bare exceptions of many kinds
-            return _refused(name, f"cannot read OFX: {exc}")
+            data = path.read_bytes()
+        except OSError as exc:
+            return _refused(name, None, None, f"cannot read the file: {exc.strerror}")
+        root = parse_ofx(decode_ofx(data))
+        ofx = root.find("OFX") or root
+        statements = [s for tag in _STATEMENT_TAGS for s in ofx.iter(tag)]
+        statements.sort(key=lambda s: s.line)
+        if not statements:
+            return _refused(name, None, None, _why_no_statement(root, ofx))
 
-        raw_trns = [(data.count(b"\n", 0, m.start()) + 1, m.group(1)) for m in _STMTTRN.finditer(data)]
-        records: list[dict[str, Any]] = []
-        problems: list[Problem] = []
-        balances: list[StatementBalance] = []
-        file_accounts: list[str] = []
-        position = 0
-        for account in parsed.accounts:
-            statement = account.statement
-            if not hasattr(statement, "transactions") or type(statement).__name__ != "Statement":
-                problems.append(Problem(name, None, None, "not a bank statement"))
-                continue
-            file_accounts.append(str(account.account_id))
-            cur = (getattr(statement, "currency", None) or currency).upper()
-            for txn in statement.transactions:
-                line, block = raw_trns[position] if position < len(raw_trns) else (None, b"")
-                position += 1
-                record = _record(name, line, block, txn, cur, problems)
-                if record is not None:
-                    records.append(record)
-            balances.extend(_balances(statement, cur))
-        frame = (
-            pl.DataFrame(records, schema=BANK_EXTRACT.polars_schema)
-            if records
+        reader = _StatementReader(name, currency)
+        for statement in statements:
+            reader.read(statement)
+        rows = (
+            pl.DataFrame(reader.records, schema=BANK_EXTRACT.polars_schema)
+            if reader.records
             else BANK_EXTRACT.empty_frame()
         )
-        return Extract(frame, problems, balances, file_accounts)
+        return Extract(rows, reader.problems, reader.balances, reader.accounts)
 
 
-def _refused(name: str, message: str) -> Extract:
-    return Extract(BANK_EXTRACT.empty_frame(), [Problem(name, None, None, message)])
+def _refused(name: str, line: int | None, field: str | None, message: str) -> Extract:
+    return Extract(BANK_EXTRACT.empty_frame(), [Problem(name, line, field, message)])
 
 
-def _record(
-    name: str, line: int | None, block: bytes, txn: Any, currency: str, problems: list[Problem]
-) -> dict[str, Any] | None:
-    posted = _posted_date(block) or (txn.date.date() if getattr(txn, "date", None) else None)
-    if posted is None:
-        problems.append(Problem(name, line, "DTPOSTED", "missing or invalid posted date"))
-        return None
-    try:
-        amount_minor = to_minor(txn.amount, currency)
-    except (AmountError, TypeError, AttributeError) as exc:
-        problems.append(Problem(name, line, "TRNAMT", str(exc)))
-        return None
-    payee = (txn.payee or "").strip()
-    memo = (txn.memo or "").strip()
-    description = payee if memo in payee else (f"{payee} {memo}".strip() if payee else memo)
-    raw = {k: str(v) for k, v in vars(txn).items() if v not in (None, "")}
-    return {
-        "external_id": (txn.id or "").strip() or None,
-        "posted_date": posted,
-        "value_date": None,
-        "amount_minor": amount_minor,
-        "currency": currency,
-        "description": description,
-        "payee": payee or None,
-        "reference": None,
-        "check_number": (txn.checknum or "").strip() or None,
-        "transaction_type": (txn.type or "").upper() or None,
-        "pending": False,
-        "source_file": name,
-        "source_line": line,
-        "source_element": None,
-        "raw": json.dumps(raw, sort_keys=True),
-    }
+def _why_no_statement(root: Element, ofx: Element) -> str:
+    for tag in _NOT_BANK_TAGS:
+        if ofx.iter(tag):
+            return "not a bank statement: this OFX file holds an investment statement (INVSTMTRS)"
+    if root.find("OFX") is None:
+        return "not an OFX file: no <OFX> element found"
+    errors = [s for s in ofx.iter("STATUS") if (s.text("CODE") or "0") != "0"]
+    if errors:
+        status = errors[0]
+        detail = status.text("MESSAGE") or f"status code {status.text('CODE')}"
+        return f"the bank reported an error instead of a statement (line {status.line}): {detail}"
+    return "no bank or credit-card statement (STMTRS / CCSTMTRS) in this OFX file"
 
 
-def _posted_date(block: bytes) -> date | None:
-    m = _DTPOSTED.search(block)
-    if not m:
-        return None
-    text = m.group(1).decode()
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError:
-        return None
+class _StatementReader:
+    """Collects rows, balances, accounts and problems over the statements of one file."""
 
+    def __init__(self, name: str, default_currency: str):
+        self.name = name
+        self.default_currency = default_currency
+        self.records: list[dict[str, Any]] = []
+        self.problems: list[Problem] = []
+        self.balances: list[StatementBalance] = []
+        self.accounts: list[str] = []
 
-def _balances(statement: Any, currency: str) -> list[StatementBalance]:
-    out = []
-    for kind, amount_attr, date_attr in (
-        ("closing", "balance", "balance_date"),
-        ("available", "available_balance", "available_balance_date"),
-    ):
-        amount, when = getattr(statement, amount_attr, None), getattr(statement, date_attr, None)
-        if amount is None or when is None:
-            continue
+    def read(self, statement: Element) -> None:
+        currency = (statement.text("CURDEF") or self.default_currency).strip().upper()
+        account_from = statement.find("BANKACCTFROM") or statement.find("CCACCTFROM")
+        account_id = account_from.text("ACCTID") if account_from else None
+        if account_id:
+            self.accounts.append(account_id)
+        else:
+            self._problem(statement.line, "ACCTID", f"{statement.tag} statement without an account number")
+        for tran_list in statement.find_all("BANKTRANLIST"):
+            for txn in tran_list.find_all("STMTTRN"):
+                record = self._transaction(txn, currency)
+                if record is not None:
+                    self.records.append(record)
+        for kind, tag in (("closing", "LEDGERBAL"), ("available", "AVAILBAL")):
+            element = statement.find(tag)
+            if element is not None:
+                self._balance(element, kind, currency)
+
+    def _problem(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.name, line, field, message))
+
+    def _transaction(self, txn: Element, currency: str) -> dict[str, Any] | None:
+        posted = self._date(txn, "DTPOSTED", required=True)
+        amount = self._amount(txn, "TRNAMT", currency)
+        value_date = self._date(txn, "DTAVAIL", required=False)
+        if posted is None or amount is None:
+            return None
+        payee_element = txn.find("PAYEE")
+        payee = _clean(txn.text("NAME") or (payee_element.text("NAME") if payee_element else None))
+        memo = _clean(txn.text("MEMO"))
+        leaves = {c.tag: c.value for c in txn.children if c.value}
+        return {
+            "external_id": _clean(txn.text("FITID")),
+            "posted_date": posted,
+            "value_date": value_date,
+            "amount_minor": amount,
+            "currency": currency,
+            "description": _description(payee, memo),
+            "payee": payee,
+            "reference": _clean(txn.text("REFNUM")),
+            "check_number": _clean(txn.text("CHECKNUM")),
+            "transaction_type": (_clean(txn.text("TRNTYPE")) or "").upper() or None,
+            "pending": False,
+            "source_file": self.name,
+            "source_line": txn.line,
+            "source_element": None,
+            "raw": json.dumps(leaves, ensure_ascii=False),
+        }
+
+    def _date(self, parent: Element, tag: str, *, required: bool) -> date | None:
+        element = parent.find(tag)
+        text = (element.value or "").strip() if element else ""
+        if not text:
+            if required:
+                where = element.line if element else parent.line
+                self._problem(where, tag, "missing date" if element is None else "empty date")
+            return None
+        assert element is not None
+        match = _OFX_DATE.match(text)
         try:
-            out.append(StatementBalance(kind, when.date(), to_minor(amount, currency), currency))
-        except AmountError:
-            continue
-    return out
+            if match is None:
+                raise ValueError
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            self._problem(element.line, tag, f"'{text}' is not a date (OFX dates are YYYYMMDD[HHMMSS])")
+            return None
+
+    def _amount(self, parent: Element, tag: str, currency: str) -> int | None:
+        element = parent.find(tag)
+        text = (element.value or "").strip() if element else ""
+        if not text:
+            where = element.line if element else parent.line
+            self._problem(where, tag, "missing amount" if element is None else "empty amount")
+            return None
+        assert element is not None
+        decimal_mark = "," if _COMMA_DECIMAL.match(text) else "."
+        try:
+            return parse_amount(text, currency, decimal_mark=decimal_mark)
+        except AmountError as exc:
+            self._problem(element.line, tag, str(exc))
+            return None
+
+    def _balance(self, element: Element, kind: str, currency: str) -> None:
+        amount = self._amount(element, "BALAMT", currency)
+        as_of = self._date(element, "DTASOF", required=True)
+        if amount is not None and as_of is not None:
+            self.balances.append(StatementBalance(kind, as_of, amount, currency))
+
+
+def _clean(text: str | None) -> str | None:
+    """Whitespace runs collapsed (NAME fields are often padded), None for nothing."""
+    if text is None:
+        return None
+    return " ".join(text.split()) or None
+
+
+def _description(payee: str | None, memo: str | None) -> str:
+    """NAME and MEMO as one text, without repeating one that the other already contains."""
+    if not payee or not memo:
+        return payee or memo or ""
+    if payee in memo:
+        return memo
+    if memo in payee:
+        return payee
+    return f"{payee} {memo}"

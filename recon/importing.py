@@ -19,6 +19,8 @@ import duckdb
 import polars as pl
 
 from importers import BANK_IMPORTERS, LEDGER_IMPORTERS, Extract, Importer, Side, detect
+from importers.csv_bank import CsvBankImporter
+from importers.csv_profile import builtin_profile_names, load_profile
 from recon.config import AccountSettings, Config
 from recon.errors import Problem, UserError
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
@@ -40,6 +42,10 @@ class ImportJob:
     label: str = ""
     """How the store names the file (`source_file`): relative to the config's folder when inside it,
     so that a store and its files can move together."""
+    profile: str | None = None
+    """CSV bank files: a built-in profile name, or the path of a profile file."""
+    file_account: str | None = None
+    """The account number as the file writes it: which account to take from a file that holds several."""
 
     @property
     def source_name(self) -> str:
@@ -81,20 +87,36 @@ def jobs_from_config(config: Config) -> tuple[list[ImportJob], list[str]]:
     for side, sources in (("bank", config.sources), ("ledger", config.ledgers)):
         for source in sources:
             if source.format == "plaid":
-                warnings.append(f"source for account '{source.account}': plaid feeds are not supported yet")
-                continue
+                continue  # feeds are pulled by recon.plaid, not read from files
             files, unmatched = config.expand(source.paths)
             warnings.extend(f"no file matches '{p}' (account '{source.account}')" for p in unmatched)
             account = config.account(source.account)
             jobs.extend(
-                ImportJob(f, side, account, source.format, source_label(f, config.base_dir))  # type: ignore[arg-type]
+                ImportJob(
+                    f,
+                    side,  # type: ignore[arg-type]
+                    account,
+                    source.format,
+                    source_label(f, config.base_dir),
+                    _profile_ref(getattr(source, "profile", None), config),
+                    getattr(source, "file_account", None),
+                )
                 for f in files
             )
     return jobs, warnings
 
 
+def _profile_ref(profile: str | None, config: Config) -> str | None:
+    """A built-in profile name as is; a profile file (a path, or a name ending .toml) relative to the config."""
+    if profile is None or profile in builtin_profile_names():
+        return profile
+    return str(config.resolve(profile))
+
+
 def _importer_for(job: ImportJob) -> Importer:
     registry = BANK_IMPORTERS if job.side == "bank" else LEDGER_IMPORTERS
+    if job.profile is not None and job.side == "bank" and job.format in (None, "csv"):
+        return CsvBankImporter(load_profile(job.profile))
     if job.format:
         importer = registry.get(job.format)
         if importer is None:
@@ -138,14 +160,24 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     con = store.con
     con.register("staged_rows", staged.to_arrow())
     try:
+        if dry_run:
+            # rows an earlier file of the same dry run would have stored count as known, as in a real run
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS dry_run_seen (id VARCHAR)")
+            before = con.execute("SELECT count(*) FROM dry_run_seen").fetchall()[0][0]
+            con.execute(
+                f"INSERT INTO dry_run_seen SELECT s.{id_column} FROM staged_rows s "
+                f"ANTI JOIN {table.name} t USING ({id_column}) WHERE s.{id_column} NOT IN (SELECT id FROM dry_run_seen)"
+            )
+            report.rows_new = con.execute("SELECT count(*) FROM dry_run_seen").fetchall()[0][0] - before
+            report.rows_known = staged.height - report.rows_new
+            report.balances = len(extract.balances)
+            return report
         new_count = con.execute(
             f"SELECT count(*) FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
         ).fetchall()[0]
         report.rows_new = int(new_count[0]) if new_count else 0
         report.rows_known = staged.height - report.rows_new
         report.balances = len(extract.balances)
-        if dry_run:
-            return report
         with store.transaction():
             con.execute(
                 f"INSERT INTO {table.name} SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
@@ -164,19 +196,38 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     return report
 
 
+def _account_key(number: str) -> str:
+    return "".join(number.split()).upper()
+
+
+def _route_file_accounts(extract: Extract, job: ImportJob, report: FileReport) -> tuple[pl.DataFrame, list[Problem]]:
+    """Keep the rows and balances of the source's `file_account`; refuse an ambiguous or foreign file."""
+    rows, name = extract.rows, str(job.path)
+    accounts = sorted(set(extract.file_accounts))
+    if not job.file_account:
+        if len(accounts) > 1:
+            return rows, [Problem(name, None, None,
+                                  f"the file holds {len(accounts)} accounts ({', '.join(accounts)}); name the one "
+                                  "of this source with file_account = ... (one [[sources]] per account)")]  # fmt: skip
+        return rows, []
+    wanted = _account_key(job.file_account)
+    if accounts and wanted not in {_account_key(a) for a in accounts}:
+        return rows, [Problem(name, None, None, f"the file holds no account {job.file_account} "
+                              f"(it holds {', '.join(accounts)}): check file_account of this source")]  # fmt: skip
+    if "file_account" in rows.columns:
+        mine = rows.filter(pl.col("file_account").str.replace_all(r"\s", "").str.to_uppercase() == wanted)
+        report.rows_other_accounts = rows.height - mine.height
+        rows = mine
+    extract.balances = [b for b in extract.balances if not b.file_account or _account_key(b.file_account) == wanted]
+    return rows, []
+
+
 def _checked_rows(extract: Extract, job: ImportJob, report: FileReport) -> pl.DataFrame:
     """The extracted rows that belong to the job's account, with problems for anything off."""
     report.problems.extend(extract.problems)
-    rows = extract.rows
+    rows, routing_problems = _route_file_accounts(extract, job, report)
+    report.problems.extend(routing_problems)
     name = str(job.path)
-    if len(set(extract.file_accounts)) > 1:
-        report.problems.append(
-            Problem(
-                name, None, None,
-                f"the file holds {len(set(extract.file_accounts))} accounts "
-                f"({', '.join(sorted(set(extract.file_accounts)))}); give each its own source",
-            )
-        )  # fmt: skip
     ledger_account = job.account.ledger_account
     if job.side == "ledger" and ledger_account and "ledger_account" in rows.columns:
         mine = rows.filter(pl.col("ledger_account").is_null() | (pl.col("ledger_account") == ledger_account))

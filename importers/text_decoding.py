@@ -1,0 +1,55 @@
+"""Decoding bank text files whose encoding nobody states (MT940, BAI2).
+
+The order is fixed and documented so that the same bytes always give the same text:
+
+1. UTF-8 (a leading BOM is dropped). Text that is valid UTF-8 is almost never
+   anything else, so it is taken as soon as it decodes.
+2. Otherwise each 8-bit candidate that decodes without error is scored, and the best
+   wins; ties go to the earlier candidate in `LEGACY_ENCODINGS`:
+   cp1252 (Western Europe, a superset of Latin-1's printable part), cp852 (DOS
+   Central European, which Hungarian and Polish bank software still writes), and
+   latin-1 last, which decodes any byte.
+
+The score counts non-ASCII characters that are letters next to an ASCII letter (they
+sit inside words, as accented letters do) and subtracts every other non-ASCII
+character (box drawing, C1 controls, stray symbols). Raiffeisen Hungary's CP852
+statement scores high only as cp852 ('átutalás'), while a Latin-1 German file keeps
+scoring best as cp1252 ('Müller', 'Straße').
+"""
+
+from __future__ import annotations
+
+__all__ = ["LEGACY_ENCODINGS", "decode_bank_text"]
+
+LEGACY_ENCODINGS = ("cp1252", "cp852", "latin-1")
+
+
+def decode_bank_text(data: bytes) -> tuple[str, str]:
+    """The text of `data` and the name of the encoding it was read with."""
+    try:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best: tuple[int, str, str] | None = None
+    for encoding in LEGACY_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        score = _plausibility(text)
+        if best is None or score > best[0]:
+            best = (score, text, encoding)
+    assert best is not None  # latin-1 decodes every byte string
+    return best[1], best[2]
+
+
+def _plausibility(text: str) -> int:
+    score = 0
+    for i, char in enumerate(text):
+        if char.isascii():
+            continue
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        inside_word = (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
+        score += 1 if char.isalpha() and inside_word else -1
+    return score
