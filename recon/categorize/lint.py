@@ -1,0 +1,173 @@
+"""`recon rules check`: find rules that cannot do what their author meant.
+
+Invalid files, unknown keys and bad regexes are refused when the rules load (see
+`rulefile`). On a valid rule set this finds:
+
+- error `unreachable`: a rule that can never apply, because an earlier rule that
+  stops is proven broader (every row it matches, the earlier one matches too);
+- warning `never_applies`: on the stored rows and the examples, an earlier
+  stopping rule took every row the rule matched (not proven, but seen);
+- warning `never_matches`: the rule matches none of the stored bank rows;
+- warning `overlap`: two rules with different actions both match some row and
+  neither is proven to contain the other; the earlier one wins there (or, without
+  `stop`, its fields win). A narrow rule written before a broader one on purpose
+  (ADP PAYROLL FEES before ADP PAYROLL) is not reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from recon.categorize.engine import CompiledRule, compile_rules, match_array
+from recon.categorize.rows import RULE_INPUT, prepare
+from recon.categorize.rulefile import LoadedRule, RuleSet
+from recon.categorize.subsumption import Atom, atoms_imply, condition_atoms
+
+__all__ = ["Finding", "lint"]
+
+MAX_OVERLAPS_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing `rules check` reports about a rule."""
+
+    severity: Literal["error", "warning"]
+    kind: str
+    rule: LoadedRule
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule.where}: {self.severity}: rule '{self.rule.name}': {self.message}"
+
+
+def lint(ruleset: RuleSet, *, history: pl.DataFrame | None, examples: pl.DataFrame | None = None) -> list[Finding]:
+    """Check `ruleset`; `history` are the stored bank rows (None: no store), `examples` the example rows."""
+    compiled = compile_rules(ruleset)
+    atoms = [condition_atoms(r.rule.when) for r in ruleset.rules]
+    findings = _unreachable(ruleset, atoms)
+    proven = {f.rule.order for f in findings}
+    samples = [f for f in (history, examples) if f is not None and not f.is_empty()]
+    if not samples or not compiled:
+        return findings
+    rows = pl.concat([s.select(RULE_INPUT.names()) for s in samples])
+    matrix = match_array(prepare(rows), compiled)
+    descriptions = rows["description"].to_list()
+    if history is not None:
+        findings += _never_matches(compiled, matrix[: history.height], history.height)
+    findings += _seen_never_applying(compiled, matrix, descriptions, skip=proven)
+    findings += _overlaps(compiled, matrix, descriptions, skip=proven, atoms=atoms)
+    return sorted(findings, key=lambda f: (f.severity != "error", f.rule.order, f.kind))
+
+
+def _unreachable(ruleset: RuleSet, atoms: list[list[Atom]]) -> list[Finding]:
+    findings = []
+    # a split rule lets rows it cannot split through, so it does not prove anything
+    stoppers = [(i, r) for i, r in enumerate(ruleset.rules) if r.rule.stop and not r.rule.then.split]
+    for j, later in enumerate(ruleset.rules):
+        for i, earlier in stoppers:
+            if i >= j:
+                break
+            if atoms_imply(atoms[j], atoms[i]):
+                findings.append(
+                    Finding(
+                        "error", "unreachable", later,
+                        f"can never apply: every row it matches is matched first by rule '{earlier.name}' "
+                        f"({earlier.where}), which stops. Put the narrower rule first, or give it a priority.",
+                    )
+                )  # fmt: skip
+                break
+    return findings
+
+
+def _never_matches(compiled: list[CompiledRule], matrix: np.ndarray, stored: int) -> list[Finding]:
+    if stored == 0:
+        return []
+    hits = matrix.sum(axis=0)
+    return [
+        Finding("warning", "never_matches", c.loaded, f"matches none of the {stored} stored bank rows")
+        for c, n in zip(compiled, hits, strict=True)
+        if n == 0
+    ]
+
+
+def _first_stopper(compiled: list[CompiledRule], matrix: np.ndarray) -> np.ndarray:
+    """Per row: order of the first matching rule that stops (len(compiled) where none)."""
+    stops = np.array([c.loaded.rule.stop for c in compiled], dtype=bool)
+    stopping = matrix & stops
+    return np.where(stopping.any(axis=1), stopping.argmax(axis=1), len(compiled))
+
+
+def _seen_never_applying(
+    compiled: list[CompiledRule], matrix: np.ndarray, descriptions: list[str], *, skip: set[int]
+) -> list[Finding]:
+    first_stop = _first_stopper(compiled, matrix)
+    findings = []
+    for j, rule in enumerate(compiled):
+        rows = np.flatnonzero(matrix[:, j])
+        if rule.loaded.order in skip or rows.size == 0:
+            continue
+        takers = first_stop[rows]
+        if (takers < j).all():
+            taker = compiled[int(np.bincount(takers).argmax())].loaded
+            findings.append(
+                Finding(
+                    "warning", "never_applies", rule.loaded,
+                    f"matches {rows.size} stored or example rows, but earlier rules take all of them first, "
+                    f"most often '{taker.name}' ({taker.where}); e.g. '{descriptions[rows[0]]}'",
+                )
+            )  # fmt: skip
+    return findings
+
+
+def _overlaps(
+    compiled: list[CompiledRule], matrix: np.ndarray, descriptions: list[str], *, skip: set[int],
+    atoms: list[list[Atom]],
+) -> list[Finding]:  # fmt: skip
+    multi = np.flatnonzero(matrix.sum(axis=1) >= 2)
+    if multi.size == 0:
+        return []
+    # rule pairs that share a row: a self-join of the few (row, rule) hits per row, not a rules x rules product
+    rows, rules = np.nonzero(matrix[multi])
+    hits = pl.DataFrame({"row": multi[rows], "rule": rules.astype(np.int64)})
+    shared = (
+        hits.join(hits, on="row", suffix="_later")
+        .filter(pl.col("rule") < pl.col("rule_later"))
+        .group_by("rule", "rule_later")
+        .agg(pl.col("row").min().alias("sample"), pl.len().alias("rows"))
+        .sort("rule", "rule_later")
+    )
+    findings: list[Finding] = []
+    actions = [c.loaded.rule.then.model_dump_json() for c in compiled]
+    for i, j, sample, together in shared.iter_rows():
+        earlier, later = compiled[i].loaded, compiled[j].loaded
+        if later.order in skip or actions[i] == actions[j]:
+            continue
+        if not earlier.rule.stop and not _same_fields_differ(earlier, later):
+            continue
+        if atoms_imply(atoms[i], atoms[j]):
+            continue  # an exception written before its general rule: the intended way to order rules
+        how = "and stops first" if earlier.rule.stop else "first, and its values win"
+        findings.append(
+            Finding(
+                "warning", "overlap", later,
+                f"overlaps rule '{earlier.name}' ({earlier.where}) with different actions on {together} stored "
+                f"or example rows, e.g. '{descriptions[sample]}'; '{earlier.name}' applies {how}",
+            )
+        )  # fmt: skip
+        if len(findings) >= MAX_OVERLAPS_SHOWN:
+            break
+    return findings
+
+
+def _same_fields_differ(earlier: LoadedRule, later: LoadedRule) -> bool:
+    a, b = earlier.rule.then, later.rule.then
+    return any(
+        getattr(a, name) is not None and getattr(b, name) is not None and getattr(a, name) != getattr(b, name)
+        for name in type(a).model_fields
+        if name != "tags"
+    )

@@ -1,0 +1,103 @@
+"""Reads and writes of the `categorizations` table (one row per categorized bank row).
+
+The engine only ever deletes and writes rows with `origin = 'engine'`; a row a person
+categorized (`origin = 'person'`) is left exactly as the person left it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from recon.categorize.rulefile import RuleSet, shown_path
+from recon.errors import UserError
+from recon.store import Store
+
+__all__ = ["COLUMNS", "current_categorizations", "replace_engine_rows", "set_by_person"]
+
+COLUMNS = (
+    "txn_id", "origin", "rule_name", "rule_file", "rule_line", "applied_rules", "category", "payee", "tags",
+    "memo", "splits", "transfer_account", "ignored", "difference_account", "difference_max_minor",
+    "difference_max_bp", "run_id", "categorized_at",
+)  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def engine_rows(outcome: pl.DataFrame, ruleset: RuleSet, *, base_dir: Path, run_id: str | None) -> pl.DataFrame:
+    """The table rows for the outcome rows a rule applied to, in the table's column order."""
+    meta = pl.DataFrame(
+        {
+            "rule_order": [r.order for r in ruleset.rules],
+            "rule_name": [r.name for r in ruleset.rules],
+            "rule_file": [shown_path(r.path, base_dir) for r in ruleset.rules],
+            "rule_line": [r.line for r in ruleset.rules],
+        },
+        schema={"rule_order": pl.Int64, "rule_name": pl.String, "rule_file": pl.String, "rule_line": pl.Int32},
+    )
+    names = meta["rule_name"].to_list()
+    applied = outcome.filter(pl.col("rule_order").is_not_null())
+    return applied.join(meta, on="rule_order", how="left").select(
+        "txn_id",
+        pl.lit("engine").alias("origin"),
+        "rule_name",
+        "rule_file",
+        "rule_line",
+        pl.col("applied_orders")
+        .list.eval(pl.element().replace_strict(list(range(len(names))), names, return_dtype=pl.String))
+        .alias("applied_rules"),
+        "category", "payee", "tags", "memo", "splits", "transfer_account", "ignored",
+        "difference_account", "difference_max_minor", "difference_max_bp",
+        pl.lit(run_id, dtype=pl.String).alias("run_id"),
+        pl.lit(_now()).alias("categorized_at"),
+    )  # fmt: skip
+
+
+def replace_engine_rows(store: Store, *, open_txn_ids: pl.Series, rows: pl.DataFrame) -> None:
+    """In one transaction: drop the engine's rows of the open txn ids, write `rows` in their place."""
+    ids = pl.DataFrame({"txn_id": open_txn_ids})
+    with store.transaction() as con:
+        con.register("_open_ids", ids.to_arrow())
+        con.register("_new_rows", rows.to_arrow())
+        try:
+            con.execute(
+                "DELETE FROM categorizations WHERE origin = 'engine' AND txn_id IN (SELECT txn_id FROM _open_ids)"
+            )
+            con.execute(
+                f"INSERT INTO categorizations ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM _new_rows"
+            )
+        finally:
+            con.unregister("_open_ids")
+            con.unregister("_new_rows")
+
+
+def current_categorizations(store: Store) -> pl.DataFrame:
+    return store.query(f"SELECT {', '.join(COLUMNS)} FROM categorizations ORDER BY txn_id")
+
+
+def set_by_person(
+    store: Store,
+    txn_id: str,
+    *,
+    category: str | None = None,
+    payee: str | None = None,
+    memo: str | None = None,
+    tags: list[str] | None = None,
+    transfer_account: str | None = None,
+    ignored: bool = False,
+) -> None:
+    """Record what a person said a bank row is; from then on the engine never changes that row."""
+    with store.transaction() as con:
+        known = con.execute("SELECT count(*) FROM bank_transactions WHERE txn_id = ?", [txn_id]).fetchone()
+        if not known or not known[0]:
+            raise UserError(f"no bank row with txn_id '{txn_id}'")
+        con.execute("DELETE FROM categorizations WHERE txn_id = ?", [txn_id])
+        con.execute(
+            "INSERT INTO categorizations (txn_id, origin, category, payee, memo, tags, transfer_account, ignored, "
+            "categorized_at) VALUES (?, 'person', ?, ?, ?, ?, ?, ?, ?)",
+            [txn_id, category, payee, memo, tags, transfer_account, ignored, _now()],
+        )
