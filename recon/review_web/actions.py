@@ -1,0 +1,101 @@
+"""The review page's actions: a JSON body in, one decision (one transaction) out.
+
+Each action checks its payload, then calls `recon.review` or `recon.decisions`,
+which record the decision in `review_decisions`. A payload a person could get
+wrong raises `UserError` with a message for the page; nothing here touches HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from recon import review
+from recon.decisions import hand_match_difference, mark_to_book, undo_decision
+from recon.errors import UserError
+from recon.money import format_minor
+from recon.store import Store
+
+__all__ = ["ACTIONS", "perform"]
+
+MAX_NOTE = 2000
+
+
+def _text(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"'{key}' is missing")
+    return value.strip()
+
+
+def _ids(payload: dict[str, Any], key: str) -> list[str]:
+    value = payload.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise UserError(f"'{key}' must be a list of row ids")
+    return [str(v) for v in value]
+
+
+def _note(payload: dict[str, Any]) -> str | None:
+    value = payload.get("note")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UserError("'note' must be text")
+    if len(value) > MAX_NOTE:
+        raise UserError(f"the note is longer than {MAX_NOTE} characters")
+    return value.strip() or None
+
+
+def _confirm(store: Store, payload: dict[str, Any], by: str) -> str:
+    match_id = _text(payload, "match_id")
+    review.confirm(store, match_id, by=by, note=_note(payload))
+    return f"match {match_id} confirmed"
+
+
+def _reject(store: Store, payload: dict[str, Any], by: str) -> str:
+    match_id = _text(payload, "match_id")
+    review.reject(store, match_id, by=by, note=_note(payload))
+    return f"match {match_id} rejected"
+
+
+def _match(store: Store, payload: dict[str, Any], by: str) -> str:
+    bank_ids, ledger_ids = _ids(payload, "bank_ids"), _ids(payload, "ledger_ids")
+    if not bank_ids or not ledger_ids:
+        raise UserError("select at least one bank row and one ledger row")
+    difference, currency = hand_match_difference(store, bank_ids, ledger_ids)
+    if difference:
+        # the page saves only when the running total is zero; a script wanting a difference uses the CLI
+        raise UserError(f"the rows do not add up: bank - ledger = {format_minor(difference, currency)} {currency}")
+    match_id = review.match_by_hand(store, bank_ids, ledger_ids, by=by, note=_note(payload))
+    return f"match {match_id} saved ({len(bank_ids)} bank, {len(ledger_ids)} ledger rows)"
+
+
+def _book(store: Store, payload: dict[str, Any], by: str) -> str:
+    bank_ids = _ids(payload, "bank_ids")
+    mark_to_book(store, bank_ids, by=by, note=_note(payload))
+    return f"{len(bank_ids)} bank row(s) marked to be booked by a rule"
+
+
+def _undo(store: Store, payload: dict[str, Any], by: str) -> str:
+    decision_id = _text(payload, "decision_id")
+    undo_decision(store, decision_id, by=by, note=_note(payload))
+    return f"decision {decision_id} undone"
+
+
+ACTIONS: dict[str, Callable[[Store, dict[str, Any], str], str]] = {
+    "confirm": _confirm,
+    "reject": _reject,
+    "match": _match,
+    "book": _book,
+    "undo": _undo,
+}
+
+
+def perform(store: Store, action: str, payload: object, *, by: str) -> str:
+    """Apply `action` with `payload` (the decoded JSON body); returns a message for the page."""
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise UserError(f"unknown action '{action}'")
+    if not isinstance(payload, dict):
+        raise UserError("the request body must be a JSON object")
+    return handler(store, payload, by)

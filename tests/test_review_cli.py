@@ -1,0 +1,170 @@
+"""`recon review confirm|reject|match|book`: decisions from scripts go to review_decisions and outlive reruns."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import recon
+from tests.review_rows import demo_review, query, run_cli
+
+
+@pytest.fixture
+def ran(demo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The demo after one `recon run`: the config path."""
+    config = demo / "recon.toml"
+    code, _, err = run_cli(capsys, "run", "--config", config)
+    assert code == 0, err
+    return config
+
+
+def _status(store: Path, match_id: str) -> str | None:
+    rows = query(store, "SELECT status FROM matches WHERE match_id = ?", [match_id])
+    return str(rows[0][0]) if rows else None
+
+
+@pytest.mark.slow
+def test_decisions_made_with_the_real_cli_stand_after_a_rerun(demo: Path) -> None:
+    config, store = demo / "recon.toml", demo / "recon.duckdb"
+    assert recon("run", "--config", config).returncode == 0
+    ids = demo_review(store)
+
+    done = recon("review", "confirm", ids.gsuite_suggestion, "--config", config, "--by", "ana", "--note", "same sub")
+    assert done.returncode == 0, done.stderr
+    done = recon("review", "reject", ids.initech_suggestion, "--config", config, "--by", "ana", "--note", "short-paid")
+    assert done.returncode == 0, done.stderr
+    done = recon(
+        "review", "match", "--bank", ids.deposit, "--ledger", ids.receipts[0], "--ledger", ids.receipts[1],
+        "--config", config, "--by", "ana", "--note", "two checks, one deposit",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    hand_match = done.stdout.split()[1]
+
+    assert recon("run", "--config", config).returncode == 0
+
+    assert _status(store, ids.gsuite_suggestion) == "confirmed"
+    assert _status(store, ids.initech_suggestion) == "rejected"
+    assert query(store, "SELECT status, origin, kind FROM matches WHERE match_id = ?", [hand_match]) == [
+        ("confirmed", "person", "1:N")
+    ]
+    links = query(
+        store, "SELECT bank_txn_id, ledger_entry_id FROM match_links WHERE match_id = ? ORDER BY 2", [hand_match]
+    )
+    assert links == sorted([(ids.deposit, r) for r in ids.receipts], key=lambda p: p[1])
+    # the rejected pair is not proposed again, in any status
+    pair = query(
+        store,
+        """SELECT m.match_id FROM matches m JOIN match_links l USING (match_id)
+           JOIN match_links l2 ON l2.match_id = m.match_id
+           WHERE m.status <> 'rejected' AND l.bank_txn_id = (SELECT bank_txn_id FROM match_links WHERE match_id = ?)
+           AND l2.ledger_entry_id = (SELECT ledger_entry_id FROM match_links WHERE match_id = ?)""",
+        [ids.initech_suggestion, ids.initech_suggestion],
+    )
+    assert pair == []
+    decisions = query(store, "SELECT action, decided_by, note, decided_at IS NOT NULL FROM review_decisions ORDER BY 1")
+    assert decisions == [
+        ("confirm", "ana", "same sub", True),
+        ("match", "ana", "two checks, one deposit", True),
+        ("reject", "ana", "short-paid", True),
+    ]
+    # the exceptions report no longer lists the decided rows as open or suggested
+    with (demo / "out" / "exceptions.csv").open() as fh:
+        report = list(csv.DictReader(fh))
+    listed = {r["match_id"] for r in report} | {i for r in report for i in r["row_id"].split(" / ")}
+    assert not listed & {ids.gsuite_suggestion, ids.initech_suggestion, ids.deposit, *ids.receipts}
+
+
+def test_an_unknown_match_id_exits_2_and_names_it(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("confirm", "reject"):
+        code, _, err = run_cli(capsys, "review", command, "no-such-match", "--config", ran)
+        assert code == 2
+        assert "no-such-match" in err
+    code, _, err = run_cli(capsys, "explain", "no-such-match", "--config", ran)
+    assert (code, "no-such-match" in err) == (2, True)
+    assert query(ran.parent / "recon.duckdb", "SELECT count(*) FROM review_decisions") == [(0,)]
+
+
+def test_by_defaults_to_the_os_user_and_options_may_come_before_the_command(
+    ran: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = demo_review(ran.parent / "recon.duckdb")
+    code, out, err = run_cli(capsys, "review", "--config", ran, "confirm", ids.gsuite_suggestion)
+    assert code == 0, err
+    assert "confirmed" in out
+    code, _, err = run_cli(capsys, "review", "--config", ran, "--by", "zoe", "reject", ids.initech_suggestion)
+    assert code == 0, err
+    rows = query(
+        ran.parent / "recon.duckdb", "SELECT decided_by, action, match_id, note FROM review_decisions ORDER BY action"
+    )
+    assert rows == [
+        (getpass.getuser(), "confirm", ids.gsuite_suggestion, None),
+        ("zoe", "reject", ids.initech_suggestion, None),
+    ]
+
+
+def test_a_hand_match_whose_totals_differ_is_refused_unless_allowed(
+    ran: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    code, _, err = run_cli(
+        capsys, "review", "match", "--bank", ids.deposit, "--ledger", ids.receipts[0], "--config", ran
+    )
+    assert code == 2
+    assert "530.00 USD" in err  # what is missing, exactly
+    assert query(store, "SELECT count(*) FROM review_decisions") == [(0,)]
+
+    code, out, err = run_cli(
+        capsys, "review", "match", "--bank", ids.deposit, "--ledger", ids.receipts[0],
+        "--allow-difference", "--note", "rest later", "--config", ran,
+    )  # fmt: skip
+    assert code == 0, err
+    match_id = out.split()[1]
+    assert query(store, "SELECT DISTINCT amount_diff_minor FROM match_links WHERE match_id = ?", [match_id]) == [
+        (53000,)
+    ]
+
+
+def test_comma_separated_ids_and_unknown_rows(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = demo_review(ran.parent / "recon.duckdb")
+    code, _, err = run_cli(
+        capsys, "review", "match", "--bank", ids.deposit, "--ledger", f"{ids.receipts[0]},nope", "--config", ran
+    )
+    assert code == 2
+    assert "nope" in err
+    code, _, err = run_cli(
+        capsys, "review", "match", "--bank", ids.deposit, "--ledger", ",".join(ids.receipts), "--config", ran
+    )
+    assert code == 0, err
+
+
+def test_book_marks_an_open_bank_row_once(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    code, _, err = run_cli(capsys, "review", "book", ids.fee, "--note", "bank fee rule", "--config", ran)
+    assert code == 0, err
+    assert query(store, "SELECT action, bank_txn_ids, ledger_entry_ids, note FROM review_decisions") == [
+        ("book", [ids.fee], [], "bank fee rule")
+    ]
+    code, _, err = run_cli(capsys, "review", "book", ids.fee, "--config", ran)
+    assert code == 2
+    assert "already marked" in err
+    auto_row = query(
+        store, "SELECT bank_txn_id FROM match_links JOIN matches USING (match_id) WHERE status = 'auto' LIMIT 1"
+    )[0][0]
+    code, _, err = run_cli(capsys, "review", "book", str(auto_row), "--config", ran)
+    assert code == 2
+    assert "already matched" in err
+    # a rerun keeps the mark
+    assert run_cli(capsys, "run", "--config", ran)[0] == 0
+    assert query(store, "SELECT count(*) FROM review_decisions WHERE action = 'book'") == [(1,)]
+
+
+def test_review_commands_need_a_store(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "review", "confirm", "abc", "--config", demo / "recon.toml")
+    assert code == 2
+    assert "no store yet" in err
+    assert not (demo / "recon.duckdb").exists()
