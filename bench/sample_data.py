@@ -77,7 +77,7 @@ def _story(rng: random.Random) -> list[Pair]:
             if day.day == dom:
                 pairs.append(Pair(day + timedelta(rng.choice([0, 1])), day, amount,
                                   f"POS DEBIT {bank_name}", "", f"{vendor} subscription", vendor))  # fmt: skip
-        if day.weekday() == 4 and (day - START).days % 14 == 3:  # biweekly payroll
+        if day.weekday() == 4 and (day - START).days % 14 == 2:  # biweekly payroll, on Fridays
             amount = -_money(rng, 18000, 21000)
             pairs.append(Pair(day, day, amount, "GUSTO PAYROLL", "NET PAY", "Payroll - net pay", "Gusto"))
         day += timedelta(1)
@@ -119,7 +119,7 @@ def _story(rng: random.Random) -> list[Pair]:
 
 
 def generate(out_dir: Path, *, seed: int = 20260701) -> None:
-    """Write bank/*.ofx, ledger/gl.csv and recon.toml into `out_dir`."""
+    """Write bank/*.ofx, ledger/gl.csv, rules/*.yaml and recon.toml into `out_dir`."""
     rng = random.Random(seed)
     pairs = _story(rng)
     bank = sorted((p for p in pairs if p.bank_date), key=lambda p: (p.bank_date, p.bank_name))
@@ -148,8 +148,13 @@ def generate(out_dir: Path, *, seed: int = 20260701) -> None:
         for i, p in enumerate(books, start=1):
             writer.writerow([f"JE-{i:05d}", p.book_date, p.amount, p.book_description, p.counterparty,
                              p.reference, p.gl_account])  # fmt: skip
+    (out_dir / "rules").mkdir(parents=True, exist_ok=True)
+    for rule_file in sorted(SHIPPED_RULES.glob("*.yaml")):  # the demo uses the shipped example rules as they are
+        (out_dir / "rules" / rule_file.name).write_bytes(rule_file.read_bytes())
     (out_dir / "recon.toml").write_text(CONFIG, encoding="utf-8")
 
+
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 
 CONFIG = """\
 # recon demo: Northwind Design LLC, business checking, July to September 2026.
@@ -165,6 +170,8 @@ dir = "out"
 id = "checking"
 currency = "USD"
 ledger_account = "Assets:Bank:Checking"
+# the books agreed with the bank at the end of June; entries from July on are in ledger/gl.csv
+book_balance = { date = 2026-06-30, amount = "48210.37" }
 
 [[sources]]
 account = "checking"
@@ -179,6 +186,9 @@ paths = ["ledger/gl.csv"]
 [matching]
 auto_threshold = 0.90
 suggest_threshold = 0.60
+
+[rules]
+paths = ["rules/*.yaml"]
 """
 
 

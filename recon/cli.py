@@ -1,26 +1,32 @@
 """The `recon` command line. Nothing imports this module.
 
 Exit codes: 0 done; 1 a failure while running; 2 bad configuration or input.
-Progress goes to stderr, the summary to stdout.
+Progress goes to stderr (`--log-format json` for JSON lines, `--quiet` for warnings
+and errors only), the summary to stdout.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import click
 
-from recon.config import Config, load_config
+from recon import profile_cli, review_cli, rules_cli
+from recon.config import AccountSettings, Config, load_config
+from recon.doctor import diagnose
 from recon.errors import ReconError, UserError
 from recon.export import export_frame, write_frame
-from recon.importing import FileReport, ImportJob, import_file, jobs_from_config, source_label
-from recon.matching import MatchSummary, run_matching
+from recon.import_run import import_jobs
+from recon.importing import ImportJob, jobs_from_config, source_label
+from recon.matching import run_matching
+from recon.nightly import RunOutcome, run_nightly
+from recon.plaid.command import sync_command
+from recon.progress import Reporter
 from recon.report import write_reports
-from recon.runlog import RunLog, logged_run, sync_accounts
-from recon.store import Store, open_store
+from recon.runlog import logged_run, sync_accounts
+from recon.store import open_store
+from recon.writeback.cli import writeback_command
 
 config_option = click.option(
     "--config",
@@ -32,118 +38,68 @@ config_option = click.option(
 )
 
 
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
-
-
-@dataclass
-class ImportTotals:
-    files: int = 0
-    read: int = 0
-    new: int = 0
-    known: int = 0
-    refused: list[FileReport] = field(default_factory=list)
-
-    def add(self, report: FileReport) -> None:
-        self.files += 1
-        if report.refused:
-            self.refused.append(report)
-            return
-        self.read += report.rows_read
-        self.new += report.rows_new
-        self.known += report.rows_known
-
-
-def _import_jobs(store: Store, jobs: list[ImportJob], run: RunLog, *, dry_run: bool) -> ImportTotals:
-    totals = ImportTotals()
-    for job in jobs:
-        _progress(f"importing {job.side} file {job.path} into '{job.account.id}' ...")
-        try:
-            report = import_file(store, job, run_id=run.run_id, dry_run=dry_run)
-        except UserError as exc:
-            report = FileReport(str(job.path), job.side, job.account.id, job.format or "?")
-            report.problems.append(_as_problem(job.path, exc))
-        totals.add(report)
-        if report.refused:
-            _progress("  refused, nothing stored:\n    " + str(_refusal(report)).replace("\n", "\n    "))
-        else:
-            extra = f", {report.rows_other_accounts} of other GL accounts skipped" if report.rows_other_accounts else ""
-            _progress(f"  {report.rows_read} rows: {report.rows_new} new, {report.rows_known} already known{extra}")
-        for note in report.notes:
-            _progress(f"  note: {note}")
-    run.summary["import"] = {
-        "files": totals.files, "rows_read": totals.read, "rows_new": totals.new,
-        "rows_known": totals.known, "files_refused": [r.path for r in totals.refused],
-    }  # fmt: skip
-    return totals
-
-
-def _as_problem(path: Path, exc: UserError) -> Any:
-    from recon.errors import Problem
-
-    message = str(exc).removeprefix(f"{path}: ")
-    return Problem(str(path), None, None, message)
-
-
-def _refusal(report: FileReport) -> str:
-    from recon.errors import InputError
-
-    return str(InputError(report.problems))
-
-
-def _match(store: Store, config: Config, run: RunLog) -> MatchSummary:
-    _progress("matching ...")
-    summary = run_matching(store, settings=config.matching, run_id=run.run_id)
-    run.summary["match"] = {
-        "auto": summary.auto, "suggested": summary.suggested, "open_bank": summary.open_bank,
-        "open_ledger": summary.open_ledger, "candidate_pairs": summary.candidate_pairs,
-    }  # fmt: skip
-    return summary
-
-
-def _finish_imports(totals: ImportTotals) -> None:
-    if totals.refused:
-        names = ", ".join(r.path for r in totals.refused)
-        raise UserError(f"{len(totals.refused)} file(s) refused, nothing of them stored: {names}")
+def reporter_of(ctx: click.Context) -> Reporter:
+    """The Reporter the group's options asked for (plain text when a command is used on its own)."""
+    found = ctx.find_object(Reporter)
+    return found if found is not None else Reporter()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="recon")
-def cli() -> None:
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", help="progress as text or JSON lines"
+)
+@click.option("-q", "--quiet", is_flag=True, help="only warnings and errors on stderr (for cron)")
+@click.pass_context
+def cli(ctx: click.Context, log_format: str, quiet: bool) -> None:
     """recon: reconcile bank feeds with the books."""
+    ctx.obj = Reporter(log_format=log_format, quiet=quiet)  # type: ignore[arg-type]
+
+
+def _print_outcome(outcome: RunOutcome) -> None:
+    imports = outcome.imports
+    if outcome.dry_run:
+        click.echo(
+            f"dry run: {imports.read} rows read, {imports.new} would be new, {imports.known} already known; "
+            "nothing stored"
+        )
+    else:
+        click.echo(f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} duplicates skipped")
+        held = outcome.match_totals
+        new_auto = outcome.match.auto if outcome.match else 0
+        parts = [f"{held.get('auto', 0)} auto ({new_auto} new)"]
+        if held.get("confirmed"):
+            parts.append(f"{held['confirmed']} confirmed")
+        parts.append(f"{held.get('suggested', 0)} suggested")
+        click.echo(f"matched:        {', '.join(parts)}")
+        if outcome.match is not None and outcome.reports is not None:
+            click.echo(
+                f"exceptions:     {outcome.reports.exceptions} ({outcome.match.open_bank} bank rows and "
+                f"{outcome.match.open_ledger} ledger rows open, {held.get('suggested', 0)} suggestions to review)"
+            )
+        for line in outcome.categorize_lines:
+            click.echo(line)
+        if outcome.reports is not None:
+            click.echo(f"report:         {outcome.reports.exceptions_html}")
+            click.echo(f"matches:        {outcome.reports.matches_csv}")
+    for failure in outcome.failures:
+        click.echo(f"failed:         {failure}")
+    refusal = imports.refusal_message()
+    if refusal:
+        click.echo(f"refused:        {refusal}")
 
 
 @cli.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="read and check every source, store nothing")
-def run(config_path: Path, dry_run: bool) -> None:
-    """The whole job: import every source, match, write the reports."""
+@click.pass_context
+def run(ctx: click.Context, config_path: Path, dry_run: bool) -> None:
+    """The nightly job: import every source, match, write the reports."""
     config = load_config(config_path)
-    jobs, warnings = jobs_from_config(config)
-    with open_store(config.store_path) as store:
-        sync_accounts(store, config)
-        with logged_run(store, "run --dry-run" if dry_run else "run") as log:
-            for warning in warnings:
-                _progress(f"warning: {warning}")
-            totals = _import_jobs(store, jobs, log, dry_run=dry_run)
-            if dry_run:
-                click.echo(
-                    f"dry run: {totals.read} rows read, {totals.new} would be new, "
-                    f"{totals.known} already known; nothing stored"
-                )
-                _finish_imports(totals)
-                return
-            summary = _match(store, config, log)
-            paths = write_reports(store, config.output_dir)
-            click.echo(f"rows imported:  {totals.read} read, {totals.new} new, {totals.known} duplicates skipped")
-            click.echo(f"matched:        {summary.auto} auto, {summary.suggested} suggested")
-            click.echo(
-                f"exceptions:     {paths.exceptions} ({summary.open_bank} bank rows and "
-                f"{summary.open_ledger} ledger rows open, {summary.suggested} suggestions to review)"
-            )
-            click.echo(f"report:         {paths.exceptions_html}")
-            click.echo(f"matches:        {paths.matches_csv}")
-            _finish_imports(totals)
+    outcome = run_nightly(config, reporter=reporter_of(ctx), dry_run=dry_run)
+    _print_outcome(outcome)
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
 
 
 @cli.command("import")
@@ -152,20 +108,27 @@ def run(config_path: Path, dry_run: bool) -> None:
 @click.option("--account", help="account id the FILES belong to (default: the only account)")
 @click.option("--ledger", "ledger_side", is_flag=True, help="FILES are ledger exports, not bank statements")
 @click.option("--format", "file_format", help="importer to use; detected from the content when omitted")
+@click.option("--profile", help="CSV bank files: a built-in profile name or a profile file")
+@click.option("--file-account", help="the account number in the FILES, for files that hold several accounts")
 @click.option("--dry-run", is_flag=True, help="show what would be imported, store nothing")
+@click.pass_context
 def import_(
-    config_path: Path, files: tuple[Path, ...], account: str | None, ledger_side: bool,
-    file_format: str | None, dry_run: bool,
+    ctx: click.Context, config_path: Path, files: tuple[Path, ...], account: str | None, ledger_side: bool,
+    file_format: str | None, profile: str | None, file_account: str | None, dry_run: bool,
 ) -> None:  # fmt: skip
     """Import the config's sources, or the FILES given."""
     config = load_config(config_path)
+    reporter = reporter_of(ctx)
     if files:
         target = _account_for(config, account)
         side = "ledger" if ledger_side else "bank"
         jobs = [
-            ImportJob(f.resolve(), side, target, file_format, source_label(f, config.base_dir))  # type: ignore[arg-type]
+            ImportJob(
+                f.resolve(), side, target, file_format, source_label(f, config.base_dir),  # type: ignore[arg-type]
+                profile, file_account,
+            )
             for f in files
-        ]
+        ]  # fmt: skip
         warnings: list[str] = []
     else:
         jobs, warnings = jobs_from_config(config)
@@ -173,14 +136,17 @@ def import_(
         sync_accounts(store, config)
         with logged_run(store, "import") as log:
             for warning in warnings:
-                _progress(f"warning: {warning}")
-            totals = _import_jobs(store, jobs, log, dry_run=dry_run)
+                reporter.warning("config.warning", warning)
+            totals = import_jobs(store, jobs, run_id=log.run_id, reporter=reporter, dry_run=dry_run)
+            log.summary["import"] = totals.as_json()
             verb = "would be new" if dry_run else "new"
             click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
-            _finish_imports(totals)
+            refusal = totals.refusal_message()
+            if refusal:
+                raise UserError(refusal)
 
 
-def _account_for(config: Config, account_id: str | None) -> Any:
+def _account_for(config: Config, account_id: str | None) -> AccountSettings:
     if account_id is None:
         if len(config.accounts) > 1:
             raise UserError("--account is needed: the config has several accounts")
@@ -199,8 +165,8 @@ def match(config_path: Path) -> None:
     with open_store(config.store_path) as store:
         sync_accounts(store, config)
         with logged_run(store, "match") as log:
-            summary = _match(store, config, log)
-            click.echo(f"matched: {summary.auto} auto, {summary.suggested} suggested")
+            summary = run_matching(store, settings=config.matching, run_id=log.run_id)
+            click.echo(f"matched: {summary.auto} new auto, {summary.suggested} suggested")
             click.echo(f"open: {summary.open_bank} bank rows, {summary.open_ledger} ledger rows")
 
 
@@ -210,8 +176,22 @@ def report(config_path: Path) -> None:
     """Write exceptions.csv, exceptions.html and matches.csv into the output folder."""
     config = load_config(config_path)
     with open_store(config.store_path) as store:
-        paths = write_reports(store, config.output_dir)
+        paths = write_reports(store, config)
     click.echo(f"{paths.exceptions} exceptions: {paths.exceptions_html}, {paths.exceptions_csv}")
+
+
+@cli.command()
+@config_option
+def doctor(config_path: Path) -> None:
+    """Check the config, the store, every source and the output folder; say what is wrong."""
+    config = load_config(config_path)
+    checks = diagnose(config)
+    for check in checks:
+        click.echo(f"{'ok     ' if check.ok else 'PROBLEM'}  {check.subject}: {check.message}")
+    problems = sum(not c.ok for c in checks)
+    click.echo(f"{problems} problem(s) found" if problems else "all checks passed")
+    if problems:
+        sys.exit(1)
 
 
 @cli.command()
@@ -228,6 +208,13 @@ def export(kind: str, config_path: Path, output: Path) -> None:
 
 
 # Sub-commands that live in their own modules register here, one line each.
+cli.add_command(writeback_command)
+cli.add_command(profile_cli.profile)
+cli.add_command(rules_cli.rules)
+cli.add_command(review_cli.review)
+cli.add_command(review_cli.explain)
+cli.add_command(review_cli.undo)
+cli.add_command(sync_command)
 
 
 def main(argv: list[str] | None = None) -> None:

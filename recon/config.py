@@ -7,6 +7,7 @@ where the key could be found, and recon exits with code 2.
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import re
 import tomllib
@@ -16,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from recon.errors import ConfigError
+from recon.money import AmountError, parse_amount
 
 __all__ = [
     "AccountSettings",
@@ -42,11 +44,43 @@ class OutputSettings(_Settings):
     dir: Path = Path("out")
 
 
+class BookBalance(_Settings):
+    """The GL balance of the bank account at the end of `date`, as the books state it.
+
+    Ledger entries after that date come from the ledger files; the reconciliation
+    statement adds them to this balance to get the balance per books.
+    """
+
+    date: dt.date
+    amount: str = Field(description='decimal text, e.g. "48210.37" (quoted: TOML floats are not exact)')
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _exact_text(cls, value: object) -> object:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            raise ValueError(f'write the amount as a quoted decimal, e.g. "{value}": TOML numbers are not exact')
+        return value
+
+
 class AccountSettings(_Settings):
     id: str = Field(min_length=1)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
     ledger_account: str | None = None
     name: str | None = None
+    book_balance: BookBalance | None = None
+
+    @model_validator(mode="after")
+    def _book_balance_is_money(self) -> AccountSettings:
+        if self.book_balance is not None:
+            try:
+                parse_amount(self.book_balance.amount, self.currency)
+            except AmountError as exc:
+                raise ValueError(f"book_balance.amount: {exc}") from None
+        return self
+
+    @property
+    def book_balance_minor(self) -> int | None:
+        return None if self.book_balance is None else parse_amount(self.book_balance.amount, self.currency)
 
 
 class BankSource(_Settings):
@@ -54,11 +88,22 @@ class BankSource(_Settings):
     format: BankFormat | None = None
     paths: list[str] = Field(default_factory=list)
     profile: str | None = None
+    file_account: str | None = Field(
+        None,
+        description="the account number as the file writes it (IBAN, ACCTID, BAI2 account): which account "
+        "to take from files that hold several",
+    )
     # Plaid: secrets are named by environment variable, never written here.
     access_token_env: str | None = None
     plaid_account_id: str | None = None
     environment: Literal["sandbox", "production"] | None = None
     host: str | None = None
+
+    @model_validator(mode="after")
+    def _profile_only_for_csv(self) -> BankSource:
+        if self.profile and self.format not in (None, "csv"):
+            raise ValueError(f"profile is for CSV sources; this source's format is '{self.format}'")
+        return self
 
     @model_validator(mode="after")
     def _paths_or_feed(self) -> BankSource:
@@ -85,6 +130,34 @@ class MatchingSettings(_Settings):
     ambiguity_margin: float = Field(
         0.05, ge=0, le=1, description="auto only when the runner-up scores at least this much lower"
     )
+    reference_window_days: int = Field(
+        90,
+        ge=0,
+        le=400,
+        description="rows sharing a reference (invoice, check number, end-to-end id) may be this many days apart "
+        "either way: checks clear weeks after they are written",
+    )
+    amount_tolerance_minor: int = Field(
+        500, ge=0, description="amounts may differ by this much (minor units) for a suggestion (fees, FX)"
+    )
+    amount_tolerance_percent: float = Field(
+        3.0, ge=0, le=50, description="... or by this percentage of the ledger amount, whichever is larger"
+    )
+    tolerance_min_description: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="a pair whose amounts differ needs this description similarity, or a shared reference",
+    )
+    max_rows_per_reference: int = Field(
+        20, ge=1, description="a reference token on more rows than this (per account and side) is not a key"
+    )
+    group_max_size: int = Field(
+        4, ge=1, le=8, description="1:N and N:1: at most this many rows summed to one row (1 turns them off)"
+    )
+    group_max_candidates: int = Field(
+        40, ge=2, le=80, description="1:N and N:1: rows tried per target, the nearest in date first"
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> MatchingSettings:
@@ -97,6 +170,22 @@ class RulesSettings(_Settings):
     paths: list[str] = Field(default_factory=list)
 
 
+class NotifySettings(_Settings):
+    """Who hears about a run that failed or left too much open.
+
+    The webhook gets the run summary as JSON in a POST; the command gets it on stdin.
+    A webhook URL often carries a token: name the environment variable that holds it.
+    """
+
+    webhook_url_env: str | None = None
+    command: list[str] = Field(default_factory=list)
+    on_failure: bool = True
+    max_open_exceptions: int | None = Field(None, ge=0, description="notify when more exceptions than this stay open")
+    timeout_seconds: float = Field(20, gt=0, le=300)
+    retries: int = Field(3, ge=0, le=10)
+    backoff_seconds: float = Field(2.0, ge=0, le=60, description="first wait between attempts; doubles each time")
+
+
 class Config(_Settings):
     store: StoreSettings = StoreSettings()
     output: OutputSettings = OutputSettings()
@@ -105,6 +194,7 @@ class Config(_Settings):
     ledgers: list[LedgerSource] = Field(default_factory=list)
     matching: MatchingSettings = MatchingSettings()
     rules: RulesSettings = RulesSettings()
+    notify: NotifySettings = NotifySettings()
     base_dir: Path = Field(Path("."), exclude=True)
 
     @field_validator("accounts")

@@ -6,8 +6,8 @@ The tree::
      +-- UserError                  the user can fix it; exit code 2
      |    +-- ConfigError           a key of the config file is missing, unknown or invalid
      |    +-- InputError            a bank or ledger file cannot be read; carries path, line, field
-     |    +-- StoreBusyError        another recon process holds the store
      +-- RunError                   something failed while running; exit code 1
+          +-- StoreBusyError        another recon process holds the store (a second nightly run, say)
 
 Data problems inside a file are first collected as `Problem` values (one per bad
 row or field, like beancount's error tuples) so that a batch reports all of them
@@ -89,9 +89,9 @@ class InputError(UserError):
         super().__init__("\n".join(shown))
 
 
-class StoreBusyError(UserError):
-    """The store file is in use by another recon process."""
-
-
 class RunError(ReconError):
     """A failure while running that is not the input's fault."""
+
+
+class StoreBusyError(RunError):
+    """The store file is in use by another recon process."""

@@ -12,9 +12,9 @@ import `batch_id` and the `raw` record as the source wrote it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 __all__ = [
@@ -187,18 +187,24 @@ def normalize_description(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
 
 
-def _sha(parts: list[str]) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+_ID_SQL = """
+SELECT substr(sha256(CASE WHEN coalesce(external_id, '') <> ''
+                          THEN concat_ws(chr(31), $account, 'ext', external_id)
+                          ELSE concat_ws(chr(31), $account, 'row', d, a, c, n, k) END), 1, 24) AS row_id
+FROM id_parts ORDER BY i
+"""
 
 
 def assign_row_ids(frame: pl.DataFrame, *, account_id: str, id_column: str) -> pl.DataFrame:
     """Add the stable row id `id_column` to an extracted frame of one account and one file.
 
-    Rows with an `external_id` get `hash(account, "ext", external_id)`: the same FITID
+    Rows with an `external_id` get `sha256(account, "ext", external_id)`: the same FITID
     seen again, in any file, is the same row. Rows without one get
-    `hash(account, date, amount, currency, normalized description, k)` where k counts the
-    earlier identical rows of the same file: two identical coffees on one day stay two
+    `sha256(account, "row", date, amount, currency, normalized description, k)` where k counts
+    the earlier identical rows of the same file: two identical coffees on one day stay two
     rows, and the same file (or an overlapping export) imported again adds nothing.
+    (SHA-256 is computed by DuckDB over the whole column: stable across versions, unlike
+    Polars' hash, and without a Python loop per row.)
     """
     keys = ["posted_date", "amount_minor", "currency", "_norm"]
     # int_range over a window numbers the rows of each group in file order
@@ -206,17 +212,17 @@ def assign_row_ids(frame: pl.DataFrame, *, account_id: str, id_column: str) -> p
         pl.int_range(pl.len()).over(keys).alias("_k")
     )
     parts = with_k.select(
+        pl.int_range(pl.len()).alias("i"),
         pl.col("external_id"),
-        pl.col("posted_date").cast(pl.String),
-        pl.col("amount_minor").cast(pl.String),
-        pl.col("currency"),
-        pl.col("_norm"),
-        pl.col("_k").cast(pl.String),
-    ).rows()
-    ids = [
-        _sha([account_id, "ext", ext]) if ext else _sha([account_id, "row", d, a, c, n, k])
-        for ext, d, a, c, n, k in parts
-    ]
+        pl.col("posted_date").cast(pl.String).alias("d"),
+        pl.col("amount_minor").cast(pl.String).alias("a"),
+        pl.col("currency").alias("c"),
+        pl.col("_norm").alias("n"),
+        pl.col("_k").cast(pl.String).alias("k"),
+    )
+    with duckdb.connect() as con:
+        con.register("id_parts", parts.to_arrow())
+        ids = con.sql(_ID_SQL, params={"account": account_id}).to_arrow_table().column("row_id")
     return with_k.drop("_norm", "_k").with_columns(
         pl.Series(id_column, ids, dtype=pl.String), pl.lit(account_id).alias("account_id")
     )

@@ -130,7 +130,7 @@ def parse_amount_expr(
     Null marks a refusal (not a number, or more decimals than the currency has); the
     caller turns each null into a `Problem` with its line. Empty text is also null.
     """
-    s = text.str.strip_chars()
+    s = text.str.strip_chars().str.replace(r"^([+-])\s+", "${1}")  # "- 12.00" as the scalar parser reads it
     if thousands_sep:
         s = s.str.replace_all(thousands_sep, "", literal=True)
     if decimal_mark != ".":

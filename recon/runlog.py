@@ -25,6 +25,14 @@ class RunLog:
         self.run_id = run_id
         self.command = command
         self.summary: dict[str, Any] = {}
+        self.status = "ok"
+        self.error: str | None = None
+
+    def failed(self, status: str, error: str) -> None:
+        """Mark the run as failed without raising: a nightly run goes on after one source fails."""
+        if self.status == "ok" or status == "failed":
+            self.status = status
+        self.error = error if self.error is None else f"{self.error}\n{error}"
 
 
 @contextmanager
@@ -35,22 +43,21 @@ def logged_run(store: Store, command: str) -> Iterator[RunLog]:
         "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
         [run.run_id, command, _now()],
     )
-    status, error = "ok", None
     try:
         yield run
     except UserError as exc:
-        status, error = "input_error", str(exc)
+        run.failed("input_error", str(exc))
         raise
     except ReconError as exc:
-        status, error = "failed", str(exc)
+        run.failed("failed", str(exc))
         raise
     except BaseException as exc:
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        run.failed("failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
         store.con.execute(
             "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
-            [_now(), status, json.dumps(run.summary, default=str), error, run.run_id],
+            [_now(), run.status, json.dumps(run.summary, default=str), run.error, run.run_id],
         )
 
 

@@ -21,7 +21,7 @@ CONTENT_TABLES = {
 }
 
 
-def recon(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def recon(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `recon ARGS...` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "recon", *map(str, args)],

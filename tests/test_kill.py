@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import count, recon, snapshot
 
-BIG_ROWS = 200_000
+BIG_ROWS = 120_000
 
 
 def _big_ledger(path: Path, rows: int) -> None:

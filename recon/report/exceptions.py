@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from recon.decisions import IN_EFFECT_SQL
 from recon.money import minor_to_decimal_expr
 from recon.store import Store
 
@@ -12,22 +13,36 @@ REASON_TEXT = {
     "below_threshold": "candidates found, none similar enough",
     "candidate_taken": "its candidates matched other rows better",
     "not_matched_yet": "not matched yet (run 'recon match')",
+    "duplicate": "repeats another row: see the explanation",
+    "to_book": "a person marked it to be booked by its rule",
 }
 
 EXCEPTION_COLUMNS = [
     "kind", "account_id", "date", "amount", "currency", "description", "reason", "reason_text",
-    "row_id", "source", "match_id", "score", "explanation",
+    "row_id", "source", "match_id", "score", "explanation", "category", "rule",
 ]  # fmt: skip
 
 _UNMATCHED_SQL = """
 SELECT '{side}_unmatched' AS kind, r.account_id, r.posted_date AS date, r.amount_minor, r.currency,
-       r.description, coalesce(o.reason, 'not_matched_yet') AS reason, r.{key} AS row_id,
+       r.description, {reason} AS reason, r.{key} AS row_id,
        r.source_file || ':' || coalesce(CAST(r.source_line AS VARCHAR), '?') AS source,
-       NULL AS match_id, NULL::DOUBLE AS score, NULL AS explanation
+       NULL AS match_id, NULL::DOUBLE AS score, NULL AS explanation, {category}
 FROM {table} r LEFT JOIN open_items o ON o.side = '{side}' AND o.row_id = r.{key}
+{category_join}
 WHERE {extra} r.{key} NOT IN (
     SELECT l.{link} FROM match_links l JOIN matches m USING (match_id)
     WHERE m.status IN ('auto', 'confirmed', 'suggested'))
+AND r.{key} NOT IN (SELECT d.row_id FROM duplicates d WHERE d.side = '{side}' AND d.status = 'flagged')
+"""
+
+_DUPLICATE_SQL = """
+SELECT 'duplicate' AS kind, r.account_id, r.posted_date AS date, r.amount_minor, r.currency,
+       r.description, 'duplicate' AS reason, r.{key} AS row_id,
+       r.source_file || ':' || coalesce(CAST(r.source_line AS VARCHAR), '?') AS source,
+       NULL AS match_id, NULL::DOUBLE AS score, d.side || ' row ' || d.reason AS explanation,
+       NULL AS category, NULL AS rule
+FROM duplicates d JOIN {table} r ON r.{key} = d.row_id
+WHERE d.side = '{side}' AND d.status = 'flagged'
 """
 
 _SUGGESTED_SQL = """
@@ -35,7 +50,7 @@ SELECT 'suggested' AS kind, m.account_id, b.posted_date AS date, b.amount_minor,
        b.description || '  <->  ' || e.description AS description, 'suggested' AS reason,
        b.txn_id || ' / ' || e.entry_id AS row_id,
        b.source_file || ':' || coalesce(CAST(b.source_line AS VARCHAR), '?') AS source,
-       m.match_id, m.score, m.reasons AS explanation
+       m.match_id, m.score, m.reasons AS explanation, NULL AS category, NULL AS rule
 FROM matches m JOIN match_links l USING (match_id)
 JOIN bank_transactions b ON b.txn_id = l.bank_txn_id
 JOIN ledger_entries e ON e.entry_id = l.ledger_entry_id
@@ -51,12 +66,27 @@ def exceptions_frame(store: Store) -> pl.DataFrame:
             key="txn_id",
             table="bank_transactions",
             link="bank_txn_id",
-            extra="NOT r.pending AND",
+            extra="NOT r.pending AND NOT coalesce(c.ignored, false) AND",  # ignored by a rule: not an exception
+            category="c.category, c.rule_name AS rule",
+            reason=f"""CASE WHEN r.txn_id IN (
+                SELECT t.txn_id FROM review_decisions d, unnest(d.bank_txn_ids) AS t(txn_id)
+                WHERE d.action = 'book' AND {IN_EFFECT_SQL}) THEN 'to_book'
+                ELSE coalesce(o.reason, 'not_matched_yet') END""",
+            category_join="LEFT JOIN categorizations c ON c.txn_id = r.txn_id",
         ),
         _UNMATCHED_SQL.format(
-            side="ledger", key="entry_id", table="ledger_entries", link="ledger_entry_id", extra=""
+            side="ledger",
+            key="entry_id",
+            table="ledger_entries",
+            link="ledger_entry_id",
+            extra="",
+            category="NULL AS category, NULL AS rule",
+            reason="coalesce(o.reason, 'not_matched_yet')",
+            category_join="",
         ),
         _SUGGESTED_SQL,
+        _DUPLICATE_SQL.format(side="bank", key="txn_id", table="bank_transactions"),
+        _DUPLICATE_SQL.format(side="ledger", key="entry_id", table="ledger_entries"),
     ]
     sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY account_id, kind, date, row_id"
     frame = store.query(sql)

@@ -42,6 +42,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             tables.OPEN_ITEMS,
         ],
     ),
+    Migration(
+        2, "categorizations: what the rule engine or a person said each bank row is", lambda: [tables.CATEGORIZATIONS]
+    ),
+    Migration(
+        3,
+        "plaid feeds: cursor per Item, and what happened to pending rows and their matches",
+        lambda: [tables.PLAID_ITEMS, tables.PLAID_ROW_EVENTS],
+    ),
+    Migration(
+        4, "writeback_log: what write-back wrote to which book, and whether it is done", lambda: [tables.WRITEBACK_LOG]
+    ),
+    Migration(5, "report_items: what each exceptions report listed, to show what is new and resolved", lambda: [
+        tables.REPORT_ITEMS
+    ]),
+    Migration(6, "duplicates: rows flagged as repeating another row, never merged", lambda: [tables.DUPLICATES]),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

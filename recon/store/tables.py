@@ -83,3 +83,103 @@ CREATE TABLE IF NOT EXISTS open_items (
     run_id VARCHAR,                      -- match run that left it open
     PRIMARY KEY (side, row_id)
 )"""
+
+CATEGORIZATIONS = """
+CREATE TABLE IF NOT EXISTS categorizations (
+    txn_id VARCHAR PRIMARY KEY,          -- bank_transactions.txn_id
+    origin VARCHAR NOT NULL,             -- engine | person; the engine never changes a person's row
+    rule_name VARCHAR,                   -- first rule that applied (engine)
+    rule_file VARCHAR,                   -- its rule file, relative to the config file's folder
+    rule_line INTEGER,                   -- 1-based line of the rule in that file
+    applied_rules VARCHAR[],             -- every rule that applied, in order (more than one with stop: false)
+    category VARCHAR,                    -- GL account the row is booked to
+    payee VARCHAR,
+    tags VARCHAR[],
+    memo VARCHAR,
+    splits VARCHAR,                      -- JSON list of {category, amount, amount_minor}; sums to the row amount
+    transfer_account VARCHAR,            -- own account (config [[accounts]] id) the money went to or came from
+    ignored BOOLEAN NOT NULL,            -- true: not to be booked or reported as an exception
+    difference_account VARCHAR,          -- book_difference: GL account for a match's small difference (a fee)
+    difference_max_minor BIGINT,         -- ... largest difference allowed, minor units
+    difference_max_bp INTEGER,           -- ... largest difference allowed, basis points of the amount
+    run_id VARCHAR,                      -- run that wrote it
+    categorized_at TIMESTAMP NOT NULL
+)"""
+
+WRITEBACK_LOG = """
+CREATE TABLE IF NOT EXISTS writeback_log (
+    target VARCHAR NOT NULL,             -- the book written to: file (relative to the config's folder) or system
+    action VARCHAR NOT NULL,             -- clear (mark a matched entry cleared) | add (a new entry) | balance
+    item_key VARCHAR NOT NULL,           -- clear: ledger_entry_id; add: bank_txn_id; balance: account_id@as_of
+    account_id VARCHAR NOT NULL,
+    bank_txn_id VARCHAR,                 -- bank row(s) written, space-separated when several
+    bank_id VARCHAR,                     -- the bank-id written into the book (external_id, else txn_id)
+    ledger_entry_id VARCHAR,             -- ledger_entries.entry_id of the entry marked cleared
+    ledger_location VARCHAR,             -- file:line of what was written, as of the write
+    status VARCHAR NOT NULL,             -- pending | done | failed | skipped (not written, see error)
+    attempts INTEGER NOT NULL,           -- write attempts so far
+    error VARCHAR,                       -- why it failed or was skipped
+    run_id VARCHAR,                      -- run that last tried it
+    written_at TIMESTAMP,                -- when it was found written (done)
+    PRIMARY KEY (target, action, item_key)
+)"""
+
+PLAID_ITEMS = """
+CREATE TABLE IF NOT EXISTS plaid_items (
+    item_key VARCHAR PRIMARY KEY,        -- the config's access_token_env: names the Item, never holds the token
+    host VARCHAR NOT NULL,               -- Plaid API host it is synced from
+    cursor VARCHAR,                      -- /transactions/sync cursor after the last complete sync
+    synced_at TIMESTAMP,                 -- when that sync committed
+    last_attempt_at TIMESTAMP NOT NULL,
+    last_status VARCHAR NOT NULL,        -- ok | failed
+    last_error VARCHAR,                  -- why the last attempt failed (never a secret)
+    run_id VARCHAR                       -- run of the last attempt
+)"""
+
+PLAID_ROW_EVENTS = """
+CREATE TABLE IF NOT EXISTS plaid_row_events (
+    event_id VARCHAR PRIMARY KEY,
+    run_id VARCHAR,
+    item_key VARCHAR NOT NULL,           -- plaid_items.item_key
+    account_id VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,              -- posted (a pending row replaced by its posted row) | removed | modified
+    txn_id VARCHAR NOT NULL,             -- the row that went away or changed (bank_transactions.txn_id)
+    external_id VARCHAR NOT NULL,        -- its Plaid transaction_id
+    successor_txn_id VARCHAR,            -- posted: the row that replaced it
+    successor_external_id VARCHAR,
+    old_amount_minor BIGINT,
+    new_amount_minor BIGINT,             -- differs from old_amount_minor when, e.g., a tip was added
+    match_id VARCHAR,                    -- a match that held the row, if any
+    match_status VARCHAR,
+    match_origin VARCHAR,
+    match_action VARCHAR,                -- dropped (the next match run matches again) | carried (re-linked to
+                                         -- the successor) | kept (same row, differences recomputed)
+    ledger_entry_ids VARCHAR[],          -- the ledger rows of that match
+    recorded_at TIMESTAMP NOT NULL
+)"""
+
+REPORT_ITEMS = """
+CREATE TABLE IF NOT EXISTS report_items (
+    report_id VARCHAR NOT NULL,          -- one exceptions report (runs.run_id of the run that wrote it, or a new id)
+    generated_at TIMESTAMP NOT NULL,
+    item_key VARCHAR NOT NULL,           -- kind:row id (or kind:match id), stable across reports
+    kind VARCHAR NOT NULL,               -- bank_unmatched | ledger_unmatched | suggested
+    account_id VARCHAR NOT NULL,
+    item_date DATE,
+    amount_minor BIGINT,
+    currency VARCHAR,
+    description VARCHAR,
+    PRIMARY KEY (report_id, item_key)
+)"""
+
+DUPLICATES = """
+CREATE TABLE IF NOT EXISTS duplicates (
+    side VARCHAR NOT NULL,               -- bank | ledger
+    row_id VARCHAR NOT NULL,             -- the later row: txn_id or entry_id
+    duplicate_of VARCHAR NOT NULL,       -- the earlier row it repeats
+    account_id VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,             -- what makes them look the same
+    status VARCHAR NOT NULL,             -- flagged | dismissed (a person said: not a duplicate)
+    run_id VARCHAR,
+    PRIMARY KEY (side, row_id)
+)"""

@@ -1,0 +1,194 @@
+"""The nightly job: every source in, matched, reported; one failing part does not stop the rest.
+
+Each step is its own transaction (an import batch, a match run, ...), so a step that
+fails leaves the store as the steps before it made it, and the later steps still run
+on that. The outcome says what failed; the exit code follows from it:
+0 all done, 2 some input was refused (nothing of it stored), 1 a step failed.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from recon.approved_entries import approved_new_entries
+from recon.categorize import categorize, load_rules
+from recon.config import Config
+from recon.dedup import flag_duplicates
+from recon.errors import ReconError
+from recon.import_run import ImportTotals, import_jobs
+from recon.importing import jobs_from_config
+from recon.matching import MatchSummary, run_matching
+from recon.notify import send, should_notify
+from recon.progress import Reporter
+from recon.report import ReportPaths, write_reports
+from recon.runlog import RunLog, logged_run, sync_accounts
+from recon.store import Store, open_store
+from recon.writeback import write_back
+
+
+@dataclass
+class RunOutcome:
+    """What one nightly run did and what went wrong."""
+
+    run_id: str
+    dry_run: bool
+    imports: ImportTotals = field(default_factory=ImportTotals)
+    match: MatchSummary | None = None
+    reports: ReportPaths | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    match_totals: dict[str, int] = field(default_factory=dict)
+    categorize_lines: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failures:
+            return 1
+        return 2 if self.imports.refused else 0
+
+
+def _step(name: str, outcome: RunOutcome, run: RunLog, reporter: Reporter, work: Callable[[], Any]) -> Any:
+    """Run one step; a failure is recorded and reported, and the run goes on."""
+    try:
+        return work()
+    except ReconError as exc:
+        message = f"{name}: {exc}"
+    except Exception as exc:  # a bug must not cost the other steps; it is logged with its traceback
+        reporter.error("step.crash", "".join(traceback.format_exception(exc)).rstrip(), step=name)
+        message = f"{name}: internal error: {type(exc).__name__}: {exc}"
+    outcome.failures.append(message)
+    run.failed("failed", message)
+    reporter.error("step.failed", message, step=name)
+    return None
+
+
+def _sync_plaid(store: Store, config: Config, outcome: RunOutcome, run: RunLog, reporter: Reporter) -> None:
+    """Pull every Plaid Item; an Item that fails is named in the outcome, the others are stored."""
+    from recon.plaid import failed_items_error, plaid_items, sync_plaid_sources  # imports plaid: ~1 s
+
+    if not plaid_items(config):
+        return
+    reports = _step(
+        "plaid", outcome, run, reporter,
+        lambda: sync_plaid_sources(store, config, run_id=run.run_id,
+                                   progress=lambda m: reporter.info("plaid.sync", m)),
+    )  # fmt: skip
+    if reports is None:
+        return
+    run.summary["plaid"] = [r.summary() for r in reports]
+    error = failed_items_error(reports)
+    if error is not None:
+        outcome.failures.append(f"plaid: {error}")
+        run.failed("failed", f"plaid: {error}")
+        reporter.error("plaid.failed", str(error))
+
+
+def _write_back(store: Store, config: Config, outcome: RunOutcome, run: RunLog, reporter: Reporter) -> None:
+    """Clear the matched entries in the books, add the approved new ones, assert the closing balance."""
+    reporter.info("writeback.start", "writing back to the books ...")
+    summary = _step(
+        "writeback", outcome, run, reporter,
+        lambda: write_back(store, config, run_id=run.run_id, new_entries=approved_new_entries(store)),
+    )  # fmt: skip
+    if summary is None:
+        return
+    run.summary["writeback"] = summary.as_dict()
+    for target in summary.failed:
+        message = f"writeback: {target.target}: {target.error}"
+        outcome.failures.append(message)
+        run.failed("failed", message)
+        reporter.error("writeback.failed", message)
+
+
+def _match_totals(store: Store) -> dict[str, int]:
+    return {
+        str(k): int(v) for k, v in store.con.execute("SELECT status, count(*) FROM matches GROUP BY status").fetchall()
+    }
+
+
+def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) -> RunOutcome:
+    """Import every source, match, write the reports (or, with dry_run, only read and check the sources)."""
+    jobs, warnings = jobs_from_config(config)
+    ruleset, rule_warnings = load_rules(config)  # a bad rule file stops the run before it changes anything
+    warnings = [*warnings, *rule_warnings]
+    with open_store(config.store_path) as store:
+        sync_accounts(store, config)
+        with logged_run(store, "run --dry-run" if dry_run else "run") as run:
+            outcome = RunOutcome(run.run_id, dry_run, warnings=list(warnings))
+            for warning in warnings:
+                reporter.warning("config.warning", warning)
+            outcome.imports = import_jobs(store, jobs, run_id=run.run_id, reporter=reporter, dry_run=dry_run)
+            run.summary["import"] = outcome.imports.as_json()
+            refusal = outcome.imports.refusal_message()
+            if refusal:
+                run.failed("input_error", refusal)
+            if dry_run:
+                return outcome  # a dry run reads files only: it must not advance Plaid cursors
+            _sync_plaid(store, config, outcome, run, reporter)
+
+            flagged = _step("duplicates", outcome, run, reporter, lambda: flag_duplicates(store, run_id=run.run_id))
+            if flagged:
+                reporter.info("duplicates.flagged", f"{flagged} possible duplicate row(s) flagged", flagged=flagged)
+            run.summary["duplicates"] = flagged
+            reporter.info("match.start", "matching ...")
+            outcome.match = _step(
+                "match", outcome, run, reporter,
+                lambda: run_matching(store, settings=config.matching, run_id=run.run_id),
+            )  # fmt: skip
+            if outcome.match is not None:
+                run.summary["match"] = {
+                    "auto": outcome.match.auto, "suggested": outcome.match.suggested,
+                    "open_bank": outcome.match.open_bank, "open_ledger": outcome.match.open_ledger,
+                    "candidate_pairs": outcome.match.candidate_pairs,
+                }  # fmt: skip
+            outcome.match_totals = _match_totals(store)
+            reporter.info("categorize.start", "categorizing the open bank rows ...")
+            categorized = _step(
+                "categorize", outcome, run, reporter, lambda: categorize(store, config, run.run_id, ruleset=ruleset)
+            )
+            if categorized is not None:
+                run.summary["categorize"] = categorized.as_dict()
+                outcome.categorize_lines = categorized.lines()
+                for warning in categorized.warnings:
+                    outcome.warnings.append(warning)
+                    reporter.warning("categorize.warning", warning)
+            if any(source.writeback for source in config.ledgers):
+                _write_back(store, config, outcome, run, reporter)
+            reporter.info("report.start", "writing the reports ...")
+            outcome.reports = _step("report", outcome, run, reporter, lambda: write_reports(store, config))
+            if outcome.reports is not None:
+                run.summary["report"] = {"exceptions": outcome.reports.exceptions}
+            run.summary["failures"] = outcome.failures
+            _notify(config, outcome, reporter)
+            run.summary["warnings"] = outcome.warnings
+            return outcome
+
+
+def notification(outcome: RunOutcome) -> dict[str, Any]:
+    """The run summary sent to webhooks and commands (ids and counts only, never a secret)."""
+    return {
+        "run_id": outcome.run_id,
+        "exit_code": outcome.exit_code,
+        "failures": outcome.failures,
+        "refused_files": [r.path for r in outcome.imports.refused],
+        "rows_read": outcome.imports.read,
+        "rows_new": outcome.imports.new,
+        "matches": outcome.match_totals,
+        "open_exceptions": outcome.reports.exceptions if outcome.reports else None,
+        "report": str(outcome.reports.exceptions_html) if outcome.reports else None,
+    }
+
+
+def _notify(config: Config, outcome: RunOutcome, reporter: Reporter) -> None:
+    open_exceptions = outcome.reports.exceptions if outcome.reports else 0
+    reason = should_notify(config.notify, failed=outcome.exit_code != 0, open_exceptions=open_exceptions)
+    if reason is None or not (config.notify.webhook_url_env or config.notify.command):
+        return
+    payload = notification(outcome) | {"reason": reason}
+    reporter.info("notify.start", f"notifying: {reason}")
+    for problem in send(config.notify, payload):
+        outcome.warnings.append(problem)
+        reporter.warning("notify.failed", problem)
