@@ -1,9 +1,12 @@
 """Match service: run the matching pipeline on the open rows, store the result atomically.
 
-Open rows are those not in an `auto` or `confirmed` match; engine suggestions are
-recomputed each run (kept, with their ids, when proposed again). Matches a person
-made or confirmed are never touched, and a pair a person rejected is never proposed
-again. Pending bank rows wait until the bank books them.
+Open rows are those not in an `auto` or `confirmed` match: rows already matched are
+never rescored (incremental). Engine suggestions are recomputed each run (kept, with
+their ids, when proposed again). Matches a person made or confirmed are never
+touched, and a pair (or group) a person rejected is never proposed again: people's
+decisions (`review_decisions`, and matches in status confirmed or rejected, see
+`recon.review`) are inputs of every run. Pending bank rows wait until the bank books them,
+and rows flagged as duplicates (`recon.dedup`) stay out until the flag is dismissed.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match import match
+from recon.match.pipeline import match_id
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES
 from recon.store import Store
 
 HOLDING = "('auto', 'confirmed')"
+FLAGGED_DUPLICATES = "SELECT row_id FROM duplicates WHERE side = '{side}' AND status = 'flagged'"
+"""Rows `recon.dedup` flagged as repeats of another row stay out of matching until a person dismisses the flag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,42 @@ def _frame(store: Store, sql: str, schema: pl.Schema) -> pl.DataFrame:
     return frame.cast(dict(schema)) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
+REJECTED_SQL = """
+    SELECT m.match_id, l.bank_txn_id, l.ledger_entry_id
+    FROM matches m JOIN match_links l USING (match_id) WHERE m.status = 'rejected'
+    UNION
+    SELECT d.match_id, b.bank_txn_id, e.ledger_entry_id
+    FROM review_decisions d, unnest(d.bank_txn_ids) AS b(bank_txn_id), unnest(d.ledger_entry_ids) AS e(ledger_entry_id)
+    WHERE d.action = 'reject'
+      -- an undone reject (a decision 'undo-<its id>' exists, see recon.decisions) is no longer in effect
+      AND NOT EXISTS (SELECT 1 FROM review_decisions u WHERE u.decision_id = 'undo-' || d.decision_id)
+"""
+
+
+def rejected_by_people(store: Store) -> tuple[pl.DataFrame, frozenset[str]]:
+    """What people rejected: (bank_txn_id, ledger_entry_id) pairs of rejected 1:1 matches, and the
+    ids of rejected matches of several rows (never proposed again as the same group).
+
+    Read from both `matches` (status rejected) and `review_decisions` (action reject), so a
+    rejection holds even if one of the two were edited by hand.
+    """
+    links = store.query(REJECTED_SQL)
+    if links.is_empty():
+        return pl.DataFrame(schema={"bank_txn_id": pl.String, "ledger_entry_id": pl.String}), frozenset()
+    sizes = links.group_by("match_id").agg(
+        pl.col("bank_txn_id").n_unique().alias("n_bank"),
+        pl.col("ledger_entry_id").n_unique().alias("n_ledger"),
+        pl.col("bank_txn_id").unique().sort(),
+        pl.col("ledger_entry_id").unique().sort(),
+    )
+    single = sizes.filter((pl.col("n_bank") == 1) & (pl.col("n_ledger") == 1))
+    pairs = single.select(pl.col("bank_txn_id").list.first(), pl.col("ledger_entry_id").list.first()).unique()
+    groups = sizes.filter((pl.col("n_bank") > 1) | (pl.col("n_ledger") > 1))
+    ids = {match_id(b, e) for b, e in zip(groups["bank_txn_id"], groups["ledger_entry_id"], strict=True)}
+    ids |= set(groups["match_id"].drop_nulls())
+    return pairs, frozenset(ids)
+
+
 def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> MatchSummary:
     """One match run, one transaction."""
     with store.transaction() as con:
@@ -42,23 +84,20 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
             store,
             f"""SELECT * FROM bank_transactions b WHERE NOT b.pending AND b.txn_id NOT IN (
                   SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
-                  WHERE m.status IN {HOLDING})""",
+                  WHERE m.status IN {HOLDING})
+                AND b.txn_id NOT IN ({FLAGGED_DUPLICATES.format(side="bank")})""",
             BANK_TRANSACTIONS.polars_schema,
         )
         ledger = _frame(
             store,
             f"""SELECT * FROM ledger_entries e WHERE e.entry_id NOT IN (
                   SELECT l.ledger_entry_id FROM match_links l JOIN matches m USING (match_id)
-                  WHERE m.status IN {HOLDING})""",
+                  WHERE m.status IN {HOLDING})
+                AND e.entry_id NOT IN ({FLAGGED_DUPLICATES.format(side="ledger")})""",
             LEDGER_ENTRIES.polars_schema,
         )
-        rejected = store.query(
-            """SELECT l.bank_txn_id, l.ledger_entry_id FROM match_links l JOIN matches m USING (match_id)
-               WHERE m.status = 'rejected'"""
-        )
-        if rejected.is_empty():
-            rejected = pl.DataFrame(schema={"bank_txn_id": pl.String, "ledger_entry_id": pl.String})
-        result = match(bank, ledger, settings=settings, rejected=rejected)
+        rejected_pairs, rejected_groups = rejected_by_people(store)
+        result = match(bank, ledger, settings=settings, rejected=rejected_pairs, rejected_match_ids=rejected_groups)
 
         now = datetime.now(UTC).replace(tzinfo=None)
         new_matches = result.matches.with_columns(

@@ -3,6 +3,14 @@
 Descriptions are compared in bulk with rapidfuzz (`process.cpdist` over the pairs,
 all cores), never in a Python loop per pair. Strings are gathered by row index
 from numpy arrays rather than joined into the pair frame.
+
+Signals added to the pairs:
+  description_score  token_set_ratio of the normalized texts, in [0, 1]: the bank text
+                     against the ledger description or counterparty, whichever is better
+  reference_match    a reference token (invoice, check, end-to-end id) is on both rows
+  reference_conflict both rows name a reference of the same kind (two invoices,
+                     two check numbers) and not the same one
+  shared_reference   the token that agreed, for the explanation
 """
 
 from __future__ import annotations
@@ -13,17 +21,20 @@ from rapidfuzz import fuzz, process
 
 _BOILERPLATE = (
     r"\b(ach|pos|debit|credit|card|purchase|payment|pmt|deposit|dep|online|transfer|xfer|"
-    r"orig co name|co entry descr|web|ppd|ccd|id|ref|checkcard|visa|mastercard|recurring)\b"
+    r"orig co name|co entry descr|orig id|co id|sec|web|ppd|ccd|id|ref|checkcard|visa|mastercard|recurring|"
+    r"des|indn|trace|ind id|ind name|received|paid|from|to|the|inc|llc|ltd|corp|co)\b"
 )
+_DATES = r"\b\d{1,2}[/-]\d{1,2}([/-]\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b"
+_CARD_NUMBERS = r"x{2,}\d+|\*+\d+|#\d+|\b\d{6,}\b"
 
 
 def normalized_text(expr: pl.Expr) -> pl.Expr:
-    """Description without bank boilerplate, card numbers, dates and punctuation, for comparing."""
+    """Text without bank boilerplate, card numbers, long ids, dates and punctuation, for comparing."""
     return (
         expr.fill_null("")
         .str.to_lowercase()
-        .str.replace_all(r"x{2,}\d+|\*+\d+|#\d+", " ")
-        .str.replace_all(r"\d{1,2}/\d{1,2}(/\d{2,4})?", " ")
+        .str.replace_all(_DATES, " ")
+        .str.replace_all(_CARD_NUMBERS, " ")
         .str.replace_all(r"[^a-z0-9]+", " ")
         .str.replace_all(_BOILERPLATE, " ")
         .str.replace_all(r"\s+", " ")
@@ -31,40 +42,90 @@ def normalized_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def description_similarity(pairs: pl.DataFrame, bank_text: np.ndarray, ledger_text: np.ndarray) -> pl.Series:
-    """token_set_ratio in [0, 1] of each pair's normalized descriptions."""
-    if pairs.is_empty():
-        return pl.Series("description_score", [], dtype=pl.Float64)
-    left = bank_text[pairs["b_idx"].to_numpy()]
-    right = ledger_text[pairs["l_idx"].to_numpy()]
+def text_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """token_set_ratio in [0, 1] of two aligned arrays of normalized texts; empty text scores 0."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.float64)
     scores = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=-1, dtype=np.float64)
-    return pl.Series("description_score", scores / 100.0)
+    return scores / 100.0
 
 
-def reference_agreement(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.Series:
-    """Whether the ledger reference (invoice, check number) shows on the bank row."""
-    joined = (
-        pairs.select("b_idx", "l_idx")
-        .join(bank.select("b_idx", "ref_text"), on="b_idx", how="left")
-        .join(ledger.select("l_idx", "ref_key"), on="l_idx", how="left")
-    )
-    agree = (pl.col("ref_key").str.len_chars() >= 3) & pl.col("ref_text").str.contains(
-        pl.col("ref_key"), literal=True
-    )
-    return joined.select(agree.fill_null(False).alias("reference_match")).to_series()
+MIN_COMPACT_LENGTH = 5
+COMPACT_WEIGHT = 0.9
+"""A name found inside the other text with its spaces gone is good evidence, a little below a token match."""
 
 
-def compare(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
-    """Add `description_score` and `reference_match` to the pairs.
+def compact_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """partial_ratio in [0, 1] of texts without spaces, for names banks run together or cut short.
 
-    The bank description is compared with the ledger's description and with its
-    counterparty; the better of the two counts ("STRIPE TRANSFER ST-1234" says
-    little like "Stripe payout" but names the counterparty "Stripe").
+    "UBERSUPPLY" is "Uber Supply", "VANDELA" is the start of "Vandelay Health". Texts
+    shorter than `MIN_COMPACT_LENGTH` score 0: three letters are found everywhere.
     """
-    bank_text = bank["norm_description"].to_numpy()
-    by_description = description_similarity(pairs, bank_text, ledger["norm_description"].to_numpy())
-    by_counterparty = description_similarity(pairs, bank_text, ledger["norm_counterparty"].to_numpy())
-    return pairs.with_columns(
-        pl.max_horizontal(by_description, by_counterparty).alias("description_score"),
-        reference_agreement(pairs, bank, ledger),
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.float64)
+    scores = process.cpdist(left, right, scorer=fuzz.partial_ratio, workers=-1, dtype=np.float64) / 100.0
+    lengths = np.minimum(np.fromiter(map(len, left), int, len(left)), np.fromiter(map(len, right), int, len(right)))
+    return np.where(lengths >= MIN_COMPACT_LENGTH, COMPACT_WEIGHT * scores, 0.0)
+
+
+def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.Series:
+    """Best of (bank text vs ledger description), (bank text vs ledger counterparty) and
+    the compact bank text against the compact counterparty.
+
+    "STRIPE TRANSFER ST-1234" says little like "Stripe payout" but names the
+    counterparty "Stripe", so the best of them counts.
+    """
+    b = pairs["b_idx"].to_numpy()
+    lx = pairs["l_idx"].to_numpy()
+    bank_text = bank["norm_description"].to_numpy()[b]
+    by_description = text_similarity(bank_text, ledger["norm_description"].to_numpy()[lx])
+    by_counterparty = text_similarity(bank_text, ledger["norm_counterparty"].to_numpy()[lx])
+    by_compact = compact_similarity(bank["compact_text"].to_numpy()[b], ledger["compact_counterparty"].to_numpy()[lx])
+    return pl.Series("description_score", np.maximum(np.maximum(by_description, by_counterparty), by_compact))
+
+
+def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tokens: pl.DataFrame) -> pl.DataFrame:
+    """reference_match, reference_conflict and shared_reference of every pair (same order as `pairs`)."""
+    keyed = pairs.select("b_idx", "l_idx")
+    both = keyed.join(bank_tokens.select("b_idx", "token", "prefix"), on="b_idx").join(
+        ledger_tokens.select("l_idx", pl.col("token").alias("l_token"), pl.col("prefix").alias("l_prefix")),
+        on="l_idx",
+    )
+    shared = (
+        both.filter(pl.col("token") == pl.col("l_token"))
+        .group_by("b_idx", "l_idx")
+        .agg(pl.col("token").min().alias("shared_reference"))
+    )
+    conflicting = (
+        both.filter(pl.col("prefix").is_not_null() & (pl.col("prefix") == pl.col("l_prefix")))
+        .group_by("b_idx", "l_idx", "prefix")
+        .agg((pl.col("token") == pl.col("l_token")).any().alias("agrees"))
+        .filter(~pl.col("agrees"))
+        .select("b_idx", "l_idx", pl.lit(True).alias("reference_conflict"))
+        .unique()
+    )
+    return (
+        keyed.join(shared, on=["b_idx", "l_idx"], how="left", maintain_order="left")
+        .join(conflicting, on=["b_idx", "l_idx"], how="left", maintain_order="left")
+        .select(
+            pl.col("shared_reference").is_not_null().alias("reference_match"),
+            (pl.col("reference_conflict").fill_null(False) & pl.col("shared_reference").is_null()).alias(
+                "reference_conflict"
+            ),
+            "shared_reference",
+        )
+    )
+
+
+def compare(
+    pairs: pl.DataFrame,
+    bank: pl.DataFrame,
+    ledger: pl.DataFrame,
+    *,
+    bank_tokens: pl.DataFrame,
+    ledger_tokens: pl.DataFrame,
+) -> pl.DataFrame:
+    """Add `description_score`, `reference_match`, `reference_conflict`, `shared_reference` to the pairs."""
+    return pairs.with_columns(description_similarity(pairs, bank, ledger)).hstack(
+        reference_signals(pairs, bank_tokens, ledger_tokens)
     )

@@ -1,4 +1,8 @@
-"""The pipeline: open bank and ledger rows in, matches, links and open items out."""
+"""The pipeline: open bank and ledger rows in, matches, links and open items out.
+
+block -> compare -> score -> assign -> decide for 1:1, then 1:N and N:1 on the rows
+left, then reason codes for what stays open. Pure: frames in, frames out.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from recon.config import MatchingSettings
-from recon.match import assignment, blocking, comparisons, decision, scoring
+from recon.match import assignment, blocking, comparisons, decision, features, grouping, scoring
 
 MATCH_SCHEMA = {
     "match_id": pl.String, "account_id": pl.String, "status": pl.String, "kind": pl.String,
@@ -19,6 +23,8 @@ LINK_SCHEMA = {
     "amount_diff_minor": pl.Int64, "date_diff_days": pl.Int32,
 }  # fmt: skip
 OPEN_SCHEMA = {"side": pl.String, "row_id": pl.String, "account_id": pl.String, "reason": pl.String}
+OUTSIDE_WINDOW_PROBE_DAYS = 45
+"""An open row with a same-amount row this close, but outside the window, is `outside_date_window`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +50,120 @@ def match_id(bank_ids: list[str], ledger_ids: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _prepare(frame: pl.DataFrame, id_column: str, idx: str, ref_columns: list[str]) -> pl.DataFrame:
-    refs = [pl.col(c).fill_null("") for c in ref_columns]
-    return (
-        frame.sort(id_column)
-        .with_row_index(idx)
-        .with_columns(
-            comparisons.normalized_text(pl.col("description")).alias("norm_description"),
-            pl.concat_str(refs, separator=" ")
-            .str.to_lowercase()
-            .str.replace_all(r"[^a-z0-9]", "")
-            .alias("_ref"),
-        )
+def _rejected_indexes(rejected: pl.DataFrame | None, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
+    if rejected is None or rejected.is_empty():
+        return pl.DataFrame(schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32})
+    return rejected.join(bank.select("b_idx", pl.col("txn_id").alias("bank_txn_id")), on="bank_txn_id").join(
+        ledger.select("l_idx", pl.col("entry_id").alias("ledger_entry_id")), on="ledger_entry_id"
     )
+
+
+def score_pairs(
+    bank: pl.DataFrame, ledger: pl.DataFrame, *, settings: MatchingSettings, rejected: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Blocked, compared and scored candidate pairs: (all of them, those with enough evidence)."""
+    bank_tokens = blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings)
+    ledger_tokens = blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings)
+    pairs = blocking.candidate_pairs(
+        bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens, settings=settings, rejected=rejected
+    )
+    pairs = pairs.join(
+        bank.select("b_idx", "currency", pl.col("twin_class").alias("b_twin")), on="b_idx", maintain_order="left"
+    ).join(
+        ledger.select("l_idx", pl.col("amount_minor").alias("l_amount"), pl.col("twin_class").alias("l_twin")),
+        on="l_idx",
+        maintain_order="left",
+    )
+    compared = comparisons.compare(pairs, bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens)
+    scored = scoring.score(compared, settings=settings)
+    evidence = (
+        (pl.col("tier") != blocking.TOLERANCE)
+        | pl.col("reference_match")
+        | (pl.col("description_score") >= settings.tolerance_min_description)
+    )
+    return scored, scored.filter(evidence)
+
+
+def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    linked = decided.join(bank.select("b_idx", "txn_id", "account_id"), on="b_idx").join(
+        ledger.select("l_idx", "entry_id"), on="l_idx"
+    )
+    ids = [match_id([b], [e]) for b, e in linked.select("txn_id", "entry_id").iter_rows()]
+    linked = linked.with_columns(pl.Series("match_id", ids, dtype=pl.String))
+    matches = linked.select("match_id", "account_id", "status", pl.lit("1:1").alias("kind"), "score", "reasons")
+    links = linked.select(
+        "match_id", pl.col("txn_id").alias("bank_txn_id"), pl.col("entry_id").alias("ledger_entry_id"),
+        "amount_diff_minor", "date_diff_days",
+    )  # fmt: skip
+    return matches.cast(MATCH_SCHEMA), links.cast(LINK_SCHEMA)  # type: ignore[arg-type]
+
+
+def _group_side(frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        pl.col(idx).alias("row"), "account_id", "currency", "amount_minor", "posted_date",
+        text.alias("text"), alt_text.alias("alt_text"), "tokens",
+    ).with_row_index("idx")  # fmt: skip
+
+
+def _groups(
+    bank: pl.DataFrame,
+    ledger: pl.DataFrame,
+    *,
+    settings: MatchingSettings,
+    rejected_ids: frozenset[str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """1:N (one bank row, several ledger rows), then N:1, on the given open rows."""
+    all_matches, all_links = [], []
+    ledger_text = pl.concat_str(pl.col("norm_counterparty"), pl.col("norm_description"), separator=" ")
+    for kind, target_is_bank in (("1:N", True), ("N:1", False)):
+        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"))
+        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"))
+        targets, parts = (bank_side, ledger_side) if target_is_bank else (ledger_side, bank_side)
+        found = grouping.find_groups(targets, parts, target_is_bank=target_is_bank, settings=settings)
+        links = (
+            found.with_row_index("group")
+            .explode("parts")
+            .join(targets.select(pl.col("idx").alias("target"), pl.col("row").alias("t_row")), on="target")
+            .join(parts.select(pl.col("idx").alias("parts"), pl.col("row").alias("p_row")), on="parts")
+            .select(
+                "group",
+                "status",
+                "score",
+                "reasons",
+                (pl.col("t_row") if target_is_bank else pl.col("p_row")).alias("b_idx"),
+                (pl.col("p_row") if target_is_bank else pl.col("t_row")).alias("l_idx"),
+            )
+            .join(bank.select("b_idx", "txn_id", "account_id", pl.col("posted_date").alias("b_date")), on="b_idx")
+            .join(ledger.select("l_idx", "entry_id", pl.col("posted_date").alias("l_date")), on="l_idx")
+        )
+        per_group = links.group_by("group").agg(pl.col("txn_id").unique(), pl.col("entry_id").unique())
+        ids = pl.DataFrame(
+            {
+                "group": per_group["group"],
+                "match_id": [match_id(b, e) for b, e in zip(per_group["txn_id"], per_group["entry_id"], strict=True)],
+            },
+            schema={"group": pl.UInt32, "match_id": pl.String},
+        ).filter(~pl.col("match_id").is_in(list(rejected_ids)))
+        links = links.join(ids, on="group")
+        all_matches.append(
+            links.group_by("match_id")
+            .agg(pl.col("account_id", "status", "score", "reasons").first())
+            .with_columns(pl.lit(kind).alias("kind"))
+            .select(list(MATCH_SCHEMA))
+            .cast(MATCH_SCHEMA)  # type: ignore[arg-type]
+        )
+        all_links.append(
+            links.select(
+                "match_id",
+                pl.col("txn_id").alias("bank_txn_id"),
+                pl.col("entry_id").alias("ledger_entry_id"),
+                pl.lit(0).alias("amount_diff_minor"),
+                (pl.col("b_date") - pl.col("l_date")).dt.total_days().alias("date_diff_days"),
+            ).cast(LINK_SCHEMA)  # type: ignore[arg-type]
+        )
+        bank = bank.join(links.select("b_idx"), on="b_idx", how="anti")
+        ledger = ledger.join(links.select("l_idx"), on="l_idx", how="anti")
+    return pl.concat(all_matches), pl.concat(all_links)
 
 
 def match(
@@ -65,57 +172,47 @@ def match(
     *,
     settings: MatchingSettings,
     rejected: pl.DataFrame | None = None,
+    rejected_match_ids: frozenset[str] = frozenset(),
 ) -> MatchResult:
     """Match open bank rows against open ledger rows.
 
     `rejected` holds (bank_txn_id, ledger_entry_id) pairs a person rejected: they are
-    never proposed again.
+    never proposed again; `rejected_match_ids` are rejected matches of several rows,
+    never proposed again as the same group.
     """
-    bank = _prepare(bank, "txn_id", "b_idx", ["description", "check_number", "reference"]).rename(
-        {"_ref": "ref_text"}
-    )
-    ledger = (
-        _prepare(ledger, "entry_id", "l_idx", ["reference"])
-        .rename({"_ref": "ref_key"})
-        .with_columns(comparisons.normalized_text(pl.col("counterparty")).alias("norm_counterparty"))
-    )
+    bank = features.bank_features(bank)
+    ledger = features.ledger_features(ledger)
+    rejected_idx = _rejected_indexes(rejected, bank, ledger)
 
-    pairs = blocking.exact_amount_in_window(bank, ledger, settings=settings)
-    pairs = pl.concat([pairs, blocking.check_number(bank, ledger, settings=settings)]).unique(
-        subset=["b_idx", "l_idx"], keep="first", maintain_order=True
-    )
-    if rejected is not None and not rejected.is_empty():
-        rejected_idx = rejected.join(
-            bank.select("b_idx", pl.col("txn_id").alias("bank_txn_id")), on="bank_txn_id"
-        ).join(ledger.select("l_idx", pl.col("entry_id").alias("ledger_entry_id")), on="ledger_entry_id")
-        pairs = blocking.without_rejected(pairs, rejected_idx)
-    pairs = pairs.with_columns(pl.lit(0, dtype=pl.Int64).alias("amount_diff_minor"))
-    compared = comparisons.compare(pairs, bank, ledger)
-    scored = scoring.score(compared, settings=settings)
-    assigned = assignment.assign_one_to_one(scored)
+    all_scored, scored = score_pairs(bank, ledger, settings=settings, rejected=rejected_idx)
+    worth_assigning = scored.filter(pl.col("score") >= settings.suggest_threshold)
+    assigned = assignment.assign_one_to_one(worth_assigning)
     decided = decision.decide(assigned, scored, settings=settings).filter(pl.col("status").is_not_null())
+    matches, links = _one_to_one(bank, ledger, decided)
 
-    linked = decided.join(bank.select("b_idx", "txn_id", "account_id"), on="b_idx").join(
-        ledger.select("l_idx", "entry_id"), on="l_idx"
-    )
-    ids = [match_id([b], [l_]) for b, l_ in linked.select("txn_id", "entry_id").iter_rows()]
-    linked = linked.with_columns(pl.Series("match_id", ids, dtype=pl.String)).sort("match_id")
-    matches = linked.select(
-        "match_id", "account_id", "status", pl.lit("1:1").alias("kind"), "score", "reasons"
-    ).cast(MATCH_SCHEMA)  # type: ignore[arg-type]
-    links = linked.select(
-        "match_id",
-        pl.col("txn_id").alias("bank_txn_id"),
-        pl.col("entry_id").alias("ledger_entry_id"),
-        "amount_diff_minor",
-        "date_diff_days",
-    ).cast(LINK_SCHEMA)  # type: ignore[arg-type]
+    bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
+    ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
+    group_matches, group_links = _groups(bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids)
+    matches = pl.concat([matches, group_matches]).sort("match_id")
+    links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
 
-    open_bank = decision.open_reasons(bank, "b_idx", scored, decided, settings=settings).select(
-        pl.lit("bank").alias("side"), pl.col("txn_id").alias("row_id"), "account_id", "reason"
+    bank_open = bank.join(links.select(pl.col("bank_txn_id").alias("txn_id")), on="txn_id", how="anti")
+    ledger_open = ledger.join(links.select(pl.col("ledger_entry_id").alias("entry_id")), on="entry_id", how="anti")
+    open_items = pl.concat(
+        [
+            _open_items(bank_open, ledger_open, all_scored, side="bank", settings=settings),
+            _open_items(ledger_open, bank_open, all_scored, side="ledger", settings=settings),
+        ]
     )
-    open_ledger = decision.open_reasons(ledger, "l_idx", scored, decided, settings=settings).select(
-        pl.lit("ledger").alias("side"), pl.col("entry_id").alias("row_id"), "account_id", "reason"
+    return MatchResult(matches, links, open_items.sort("side", "row_id"), all_scored.height)
+
+
+def _open_items(
+    rows: pl.DataFrame, others: pl.DataFrame, pairs: pl.DataFrame, *, side: str, settings: MatchingSettings
+) -> pl.DataFrame:
+    idx, row_id = ("b_idx", "txn_id") if side == "bank" else ("l_idx", "entry_id")
+    elsewhere = blocking.same_amount_elsewhere(rows, others, idx, days=OUTSIDE_WINDOW_PROBE_DAYS)
+    reasons = decision.open_reasons(rows, idx, pairs, rows.clear(), same_amount_elsewhere=elsewhere, settings=settings)
+    return reasons.select(pl.lit(side).alias("side"), pl.col(row_id).alias("row_id"), "account_id", "reason").cast(
+        OPEN_SCHEMA  # type: ignore[arg-type]
     )
-    open_items = pl.concat([open_bank, open_ledger]).cast(OPEN_SCHEMA)  # type: ignore[arg-type]
-    return MatchResult(matches, links, open_items, pairs.height)

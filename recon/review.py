@@ -1,0 +1,131 @@
+"""People's decisions on matches: confirm, reject, match by hand.
+
+Each call is one transaction that records the decision in `review_decisions` and
+applies it to `matches` / `match_links`. The match service reads both tables on
+every run, so a rerun never undoes a decision: confirmed and hand-made matches
+hold their rows, and a rejected pair (or group) is never proposed again.
+
+This module never decides anything itself; the CLI and web review call it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import polars as pl
+
+from recon.errors import UserError
+from recon.match.pipeline import match_id as stable_match_id
+from recon.store import Store
+
+__all__ = ["confirm", "match_by_hand", "reject"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _linked_ids(store: Store, match_id: str) -> tuple[list[str], list[str]]:
+    links = store.query(
+        "SELECT bank_txn_id, ledger_entry_id FROM match_links WHERE match_id = ? ORDER BY ALL", [match_id]
+    )
+    return sorted(set(links["bank_txn_id"])), sorted(set(links["ledger_entry_id"]))
+
+
+def _record(
+    store: Store, *, action: str, match_id: str, bank_ids: list[str], ledger_ids: list[str], by: str, note: str | None
+) -> None:
+    store.con.execute(
+        "INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [uuid.uuid4().hex, _now(), by, action, match_id, bank_ids, ledger_ids, note],
+    )
+
+
+def _status_of(store: Store, match_id: str) -> str:
+    found = store.query("SELECT status FROM matches WHERE match_id = ?", [match_id])
+    if found.is_empty():
+        raise UserError(f"no match with id '{match_id}'")
+    return str(found["status"][0])
+
+
+def _set_status(store: Store, match_id: str, status: str, *, action: str, by: str, note: str | None) -> None:
+    with store.transaction():
+        _status_of(store, match_id)
+        bank_ids, ledger_ids = _linked_ids(store, match_id)
+        store.con.execute("UPDATE matches SET status = ? WHERE match_id = ?", [status, match_id])
+        _record(store, action=action, match_id=match_id, bank_ids=bank_ids, ledger_ids=ledger_ids, by=by, note=note)
+
+
+def confirm(store: Store, match_id: str, *, by: str, note: str | None = None) -> None:
+    """A person accepts the match: it becomes `confirmed` and no run touches it again."""
+    _set_status(store, match_id, "confirmed", action="confirm", by=by, note=note)
+
+
+def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> None:
+    """A person rejects the match: its rows are open again and the same pairing is never proposed again."""
+    _set_status(store, match_id, "rejected", action="reject", by=by, note=note)
+
+
+def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, by: str, note: str | None = None) -> str:
+    """A person links bank rows to ledger rows; returns the new match id (status confirmed, origin person).
+
+    Engine matches (auto or suggested) holding any of the rows are removed; rows in a
+    match a person confirmed are refused (reject that match first).
+    """
+    if not bank_ids or not ledger_ids:
+        raise UserError("a match needs at least one bank row and one ledger row")
+    bank_ids, ledger_ids = sorted(set(bank_ids)), sorted(set(ledger_ids))
+    new_id = stable_match_id(bank_ids, ledger_ids)
+    with store.transaction() as con:
+        bank = store.query(
+            "SELECT txn_id, account_id, posted_date, amount_minor FROM bank_transactions "
+            "WHERE list_contains(?, txn_id)",
+            [bank_ids],
+        )
+        ledger = store.query(
+            "SELECT entry_id, account_id, posted_date, amount_minor FROM ledger_entries "
+            "WHERE list_contains(?, entry_id)",
+            [ledger_ids],
+        )
+        missing = sorted(set(bank_ids) - set(bank["txn_id"])) + sorted(set(ledger_ids) - set(ledger["entry_id"]))
+        if missing:
+            raise UserError(f"unknown rows: {', '.join(missing)}")
+        accounts = set(bank["account_id"]) | set(ledger["account_id"])
+        if len(accounts) != 1:
+            raise UserError(f"rows of different accounts cannot be matched: {', '.join(sorted(accounts))}")
+        holding = store.query(
+            """SELECT DISTINCT m.match_id, m.status, m.origin FROM matches m JOIN match_links l USING (match_id)
+               WHERE m.status IN ('auto', 'suggested', 'confirmed') AND m.match_id <> ?
+               AND (list_contains(?, l.bank_txn_id) OR list_contains(?, l.ledger_entry_id))""",
+            [new_id, bank_ids, ledger_ids],
+        )
+        confirmed = holding.filter(pl.col("status") == "confirmed")
+        if not confirmed.is_empty():
+            raise UserError(f"rows already in confirmed match(es) {', '.join(confirmed['match_id'])}; reject first")
+        stale = list(holding["match_id"])
+        con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [stale])
+        con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [stale])
+        con.execute("DELETE FROM match_links WHERE match_id = ?", [new_id])
+        con.execute("DELETE FROM matches WHERE match_id = ?", [new_id])
+
+        kind = "1:1" if len(bank_ids) == 1 and len(ledger_ids) == 1 else (
+            "1:N" if len(bank_ids) == 1 else "N:1" if len(ledger_ids) == 1 else "N:M"
+        )  # fmt: skip
+        amount_diff = int(bank["amount_minor"].sum()) - int(ledger["amount_minor"].sum())
+        reasons = f"matched by hand by {by}" + (f": {note}" if note else "")
+        account = accounts.pop()
+        con.execute(
+            "INSERT INTO matches VALUES (?, ?, 'confirmed', ?, 1.0, ?, 'person', NULL, ?)",
+            [new_id, account, kind, reasons, _now()],
+        )
+        links = bank.select("txn_id", pl.col("posted_date").alias("b_date")).join(
+            ledger.select("entry_id", pl.col("posted_date").alias("l_date")), how="cross"
+        )
+        for txn_id, b_date, entry_id, l_date in links.select("txn_id", "b_date", "entry_id", "l_date").iter_rows():
+            con.execute(
+                "INSERT INTO match_links VALUES (?, ?, ?, ?, ?)",
+                [new_id, txn_id, entry_id, amount_diff, (b_date - l_date).days],
+            )
+        _record(store, action="match", match_id=new_id, bank_ids=bank_ids, ledger_ids=ledger_ids, by=by, note=note)
+    return new_id
