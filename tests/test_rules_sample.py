@@ -4,7 +4,6 @@ people's categorizations untouched; and `rules suggest` learning from the demo's
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
