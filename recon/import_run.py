@@ -41,7 +41,7 @@ class ImportTotals:
             "files": self.files, "rows_read": self.read, "rows_new": self.new, "rows_known": self.known,
             "files_refused": [r.path for r in self.refused],
             "inputs": [
-                {"file": r.path, "side": r.side, "account": r.account_id, "format": r.format,
+                {"file": r.path, "sha256": r.file_sha256, "side": r.side, "account": r.account_id, "format": r.format,
                  "new": r.rows_new, "known": r.rows_known, "refused": r.refused}
                 for r in self.reports
             ],

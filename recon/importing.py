@@ -71,6 +71,7 @@ class FileReport:
     rows_new: int = 0
     rows_known: int = 0
     rows_other_accounts: int = 0
+    file_sha256: str | None = None
     balances: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +141,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
         raise UserError(f"{job.path}: file not found")
     importer = _importer_for(job)
     report = FileReport(str(job.path), job.side, job.account.id, importer.format)
+    report.file_sha256 = _sha256(job.path)
     extract = importer.extract(job.path, currency=job.account.currency)
     rows = _checked_rows(extract, job, report)
     report.rows_read = extract.rows.height
@@ -187,7 +189,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
                 "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     batch_id, run_id, job.side, job.account.id, importer.format, job.source_name,
-                    _sha256(job.path), datetime.now(UTC).replace(tzinfo=None),
+                    report.file_sha256, datetime.now(UTC).replace(tzinfo=None),
                     report.rows_read, report.rows_new, report.rows_known,
                 ],
             )  # fmt: skip

@@ -111,3 +111,20 @@ def test_rerun_flags_the_same_and_a_single_source_flags_nothing(tmp_path: Path) 
     store = tmp_path / "recon.duckdb"
     assert count(store, "SELECT count(*) FROM duplicates WHERE side = 'bank'") == 0
     assert count(store, "SELECT count(*) FROM bank_transactions WHERE amount_minor = -475") == 2
+
+
+def test_repeated_identical_rows_of_a_real_statement_are_kept_and_not_flagged(tmp_path: Path, corpus: Path) -> None:
+    # ING DE: three identical 2.90 EUR transit tickets on 2018-12-09 (the running balance tells them apart)
+    statement = corpus / "csv" / "ofxstatement-de-ing-test_with_saldo_1.csv"
+    config = tmp_path / "recon.toml"
+    config.write_text(
+        '[[accounts]]\nid = "giro"\ncurrency = "EUR"\n\n[[sources]]\naccount = "giro"\nformat = "csv"\n'
+        f'profile = "ing-de"\npaths = ["{statement}"]\n'
+    )
+    for _ in range(2):
+        result = recon("run", "--config", config)
+        assert result.returncode == 0, result.stderr
+    store = tmp_path / "recon.duckdb"
+    assert count(store, "SELECT count(*) FROM bank_transactions WHERE posted_date = '2018-12-09'") == 3
+    assert count(store, "SELECT count(DISTINCT txn_id) FROM bank_transactions WHERE amount_minor = -290") == 4
+    assert count(store, "SELECT count(*) FROM duplicates") == 0

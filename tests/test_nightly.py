@@ -64,6 +64,10 @@ def test_json_log_lines_and_the_runs_table(demo: Path) -> None:
     summary = json.loads(summary)
     assert summary["import"]["files"] == 3
     assert len(summary["import"]["inputs"]) == 3
+    import hashlib
+
+    for item in summary["import"]["inputs"]:
+        assert item["sha256"] == hashlib.sha256(Path(item["file"]).read_bytes()).hexdigest()
     assert summary["match"]["auto"] > 0
 
 
