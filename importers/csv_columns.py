@@ -146,11 +146,19 @@ def parse_rows(
             _quoted(row_currency) + pl.lit(" is not an ISO 4217 currency code"),
         ),
     ]
-    amount, amount_checks = _signed_amount(text, label, row_currency, profile)
+    # parse each money column once: the row, its checks and the balance all read the parsed column
+    raw_columns = list(fields.columns)
+    money_roles = [r for r in ("amount", "debit", "credit", "balance") if resolved.get(r) is not None]
+    fields = fields.with_columns(_amount(text(r), row_currency, profile).alias(f"__minor_{r}") for r in money_roles)
+
+    def minor(role: str) -> pl.Expr:
+        return pl.col(f"__minor_{role}") if role in money_roles else pl.lit(None, dtype=pl.Int64)
+
+    amount, amount_checks = _signed_amount(text, label, minor, profile)
     checks.extend(amount_checks)
     if profile.sign.amount_positive == "money_out":
         amount = -amount
-    balance = _amount(text("balance"), row_currency, profile) if cols.balance is not None else pl.lit(None, pl.Int64)
+    balance = minor("balance")
     if cols.balance is not None:
         checks.append(
             _Check("balance", (text("balance") != "") & balance.is_null(), _quoted(text("balance")) + _NOT_EXACT)
@@ -173,13 +181,13 @@ def parse_rows(
         text("status").str.to_lowercase().is_in(pending_values).alias("pending"),
         pl.lit(name).alias("source_file"),
         pl.lit(None, dtype=pl.String).alias("source_element"),
-        pl.concat_str([pl.col(c).fill_null("") for c in fields.columns], separator=profile.delimiter).alias("raw"),
+        pl.concat_str([pl.col(c).fill_null("") for c in raw_columns], separator=profile.delimiter).alias("raw"),
         balance.alias("_balance"),
         text("account").alias("_account"),
         # in the same select, so that Polars parses each column once for the rows and the checks
-        *[pl.when(c.failed).then(c.message).alias(f"_check_{i}") for i, c in enumerate(checks)],
+        *[c.failed.fill_null(False).alias(f"_failed_{i}") for i, c in enumerate(checks)],
     )
-    problems = _problems(name, frame, checks, label)
+    problems = _problems(name, fields.with_columns(frame["source_line"]), frame, checks, label)
     rows = BANK_EXTRACT.conform(frame)
     balances = [] if problems or cols.balance is None else _closing_balance(frame)
     accounts = frame.filter(pl.col("_account") != "")["_account"].unique(maintain_order=True).to_list()
@@ -187,13 +195,13 @@ def parse_rows(
 
 
 def _signed_amount(
-    text: Callable[[str], pl.Expr], label: Callable[[str], str], row_currency: pl.Expr, profile: CsvProfile
+    text: Callable[[str], pl.Expr], label: Callable[[str], str], minor: Callable[[str], pl.Expr], profile: CsvProfile
 ) -> tuple[pl.Expr, list[_Check]]:
     """The amount in minor units, signed by the column layout the profile declares, and its checks."""
     cols = profile.columns
     checks: list[_Check] = []
     if cols.amount is not None:
-        amount = _amount(text("amount"), row_currency, profile)
+        amount = minor("amount")
         checks.append(_Check("amount", amount.is_null(), _quoted(text("amount")) + _NOT_EXACT))
         if cols.indicator is not None:
             mark = text("indicator").str.to_lowercase()
@@ -213,8 +221,8 @@ def _signed_amount(
                 )
             )
     else:
-        debit_amount = _amount(text("debit"), row_currency, profile)
-        credit_amount = _amount(text("credit"), row_currency, profile)
+        debit_amount = minor("debit")
+        credit_amount = minor("credit")
         # the column says which way the money went, whatever sign the bank wrote in it
         amount = credit_amount.abs().fill_null(0) - debit_amount.abs().fill_null(0)
         for role, parsed in (("debit", debit_amount), ("credit", credit_amount)):
@@ -229,10 +237,16 @@ def _signed_amount(
     return amount, checks
 
 
-def _problems(name: str, frame: pl.DataFrame, checks: list[_Check], label: Callable[[str], str]) -> list[Problem]:
+def _problems(
+    name: str, fields: pl.DataFrame, frame: pl.DataFrame, checks: list[_Check], label: Callable[[str], str]
+) -> list[Problem]:
+    """A Problem per failed check; messages are built for the failing rows only (usually none)."""
     problems: list[Problem] = []
     for i, check in enumerate(checks):
-        bad = frame.filter(pl.col(f"_check_{i}").is_not_null()).select("source_line", f"_check_{i}")
+        failed = frame[f"_failed_{i}"]
+        if not failed.any():
+            continue
+        bad = fields.filter(failed).select("source_line", check.message.alias("message"))
         problems.extend(Problem(name, line, label(check.role), message) for line, message in bad.iter_rows())
     problems.sort(key=lambda p: p.line or 0)
     return problems
