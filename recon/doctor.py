@@ -57,6 +57,48 @@ def _store_checks(config: Config) -> list[Check]:
     return checks
 
 
+def _plaid_reachable(config: Config) -> list[Check]:
+    """One read-only `/transactions/sync` page per Item: Plaid answers and the token is valid."""
+    from recon.plaid.client import PlaidCredentials, PlaidFeed, RetryPolicy  # imports plaid: ~1 s
+    from recon.plaid.items import plaid_items
+
+    checks = []
+    for item in plaid_items(config):
+        subject = f"plaid Item {item.key}"
+        token = os.environ.get(item.key, "").strip()
+        if not token or not os.environ.get("PLAID_CLIENT_ID") or not os.environ.get("PLAID_SECRET"):
+            continue  # said by the credential check already
+        try:
+            feed = PlaidFeed(
+                item.host, PlaidCredentials.from_environment(), retry=RetryPolicy(attempts=2, first_delay=0.5)
+            )
+            feed.sync_page(token, None)
+        except Exception as exc:  # the feed's errors are already readable and free of secrets
+            checks.append(Check(subject, False, f"{item.host}: {exc}"))
+            continue
+        checks.append(Check(subject, True, f"Plaid answers at {item.host} and the access token is valid"))
+    return checks
+
+
+def _writeback_checks(config: Config) -> list[Check]:
+    checks = []
+    for i, source in enumerate(config.ledgers):
+        if not source.writeback:
+            continue
+        subject = f"ledgers[{i}] write-back ({source.format})"
+        if source.format not in ("beancount", "hledger"):
+            checks.append(Check(subject, False, f"write-back to {source.format} books is not supported yet"))
+            continue
+        if not config.account(source.account).ledger_account:
+            checks.append(Check(subject, False, f"account '{source.account}' needs ledger_account to write back"))
+        files, _ = config.expand(source.paths)
+        for path in files:
+            writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+            checks.append(Check(subject, writable, f"{path} writable" if writable
+                                else f"{path}: recon cannot write the book or its folder"))  # fmt: skip
+    return checks
+
+
 def _source_checks(config: Config) -> list[Check]:
     checks = []
     entries: list[tuple[str, str, BankSource | LedgerSource]] = [
@@ -108,4 +150,7 @@ def _rules_checks(config: Config) -> list[Check]:
 
 
 def diagnose(config: Config) -> list[Check]:
-    return [*_store_checks(config), *_source_checks(config), *_rules_checks(config), _output_check(config)]
+    checks = [*_store_checks(config), *_source_checks(config), *_writeback_checks(config)]
+    if any(s.format == "plaid" for s in config.sources):
+        checks.extend(_plaid_reachable(config))
+    return [*checks, *_rules_checks(config), _output_check(config)]

@@ -166,3 +166,20 @@ def test_the_nightly_run_pulls_plaid_and_a_failing_item_does_not_stop_the_rest(s
     assert (site.config.parent / "out" / "exceptions.html").exists()  # the run went on to the report
     for secret in (TOKEN_MAIN, TOKEN_OTHER, SECRET):
         assert secret not in result.stdout + result.stderr
+
+
+def test_doctor_reaches_plaid_and_names_an_invalid_token(site: Site) -> None:
+    site.main.new_day(new=2)
+    command = [sys.executable, "-m", "recon", "doctor", "--config", str(site.config)]
+    good = subprocess.run(command, env=site.env, capture_output=True, text=True, timeout=120, check=False)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "access token is valid" in good.stdout
+    bad_env = {**site.env, OTHER_ENV: "access-sandbox-not-a-real-token"}
+    bad = subprocess.run(command, env=bad_env, capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode == 1
+    assert f"PROBLEM  plaid Item {OTHER_ENV}" in bad.stdout
+    assert "INVALID_ACCESS_TOKEN" in bad.stdout or "access token is invalid" in bad.stdout
+    assert "access-sandbox-not-a-real-token" not in bad.stdout + bad.stderr
+    assert SECRET not in bad.stdout + bad.stderr
+    # doctor reads only: no cursor moved, no row stored
+    assert not site.store.exists()
