@@ -31,9 +31,29 @@ ORDER BY b.account_id, b.posted_date, b.txn_id
 """
 
 
+_DIFFERENCES_SQL = """
+SELECT l.bank_txn_id, l.amount_diff_minor, c.difference_account, e.description
+FROM matches m JOIN match_links l USING (match_id)
+JOIN categorizations c ON c.txn_id = l.bank_txn_id
+JOIN ledger_entries e ON e.entry_id = l.ledger_entry_id
+WHERE m.status IN ('auto', 'confirmed') AND m.kind = '1:1' AND l.amount_diff_minor <> 0
+  AND c.difference_account IS NOT NULL AND m.reasons LIKE '%the difference is booked to%'
+ORDER BY l.bank_txn_id
+"""
+
+
 def approved_new_entries(store: Store) -> list[NewEntry]:
     entries = []
     for txn_id, category, payee in store.con.execute(_APPROVED_SQL).fetchall():
         entry = new_entry_for_bank_row(store, str(txn_id), counter_account=str(category))
         entries.append(replace(entry, payee=str(payee)) if payee else entry)
+    for txn_id, difference, account, book_description in store.con.execute(_DIFFERENCES_SQL).fetchall():
+        # the matched book entry says the gross; this entry books what the bank kept (a fee)
+        row = new_entry_for_bank_row(store, str(txn_id), counter_account=str(account))
+        entries.append(
+            replace(
+                row, bank_id=f"{row.bank_id}-difference", amount_minor=int(difference), payee=None,
+                narration=f"difference to '{book_description}' booked by rule",
+            )
+        )  # fmt: skip
     return entries

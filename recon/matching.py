@@ -11,13 +11,14 @@ and rows flagged as duplicates (`recon.dedup`) stay out until the flag is dismis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match import match
+from recon.match.differences import apply_difference_rules
 from recon.match.pipeline import match_id
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES
 from recon.store import Store
@@ -77,6 +78,16 @@ def rejected_by_people(store: Store) -> tuple[pl.DataFrame, frozenset[str]]:
     return pairs, frozenset(ids)
 
 
+def _difference_rules(store: Store) -> pl.DataFrame:
+    """Bank rows whose categorization rule says how to book a match's difference (a fee)."""
+    return store.query(
+        """SELECT c.txn_id AS bank_txn_id, b.amount_minor AS bank_amount_minor, c.rule_name,
+                  c.difference_account, c.difference_max_minor, CAST(c.difference_max_bp AS BIGINT) AS difference_max_bp
+           FROM categorizations c JOIN bank_transactions b USING (txn_id)
+           WHERE c.difference_account IS NOT NULL AND NOT c.ignored"""
+    )
+
+
 def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> MatchSummary:
     """One match run, one transaction."""
     with store.transaction() as con:
@@ -98,6 +109,7 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
         )
         rejected_pairs, rejected_groups = rejected_by_people(store)
         result = match(bank, ledger, settings=settings, rejected=rejected_pairs, rejected_match_ids=rejected_groups)
+        result = replace(result, matches=apply_difference_rules(result.matches, result.links, _difference_rules(store)))
 
         now = datetime.now(UTC).replace(tzinfo=None)
         new_matches = result.matches.with_columns(

@@ -79,6 +79,8 @@ def _sync_plaid(store: Store, config: Config, outcome: RunOutcome, run: RunLog, 
     if reports is None:
         return
     run.summary["plaid"] = [r.summary() for r in reports]
+    # the inputs of the run: where each Item's feed stands now (a cursor is Plaid's position, not a secret)
+    run.summary["plaid_cursors"] = dict(store.con.execute("SELECT item_key, cursor FROM plaid_items").fetchall())
     error = failed_items_error(reports)
     if error is not None:
         outcome.failures.append(f"plaid: {error}")
@@ -133,6 +135,8 @@ def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) ->
             if flagged:
                 reporter.info("duplicates.flagged", f"{flagged} possible duplicate row(s) flagged", flagged=flagged)
             run.summary["duplicates"] = flagged
+            # the rules first say how matches off by a fee may be booked (`book_difference`)
+            _step("categorize", outcome, run, reporter, lambda: categorize(store, config, run.run_id, ruleset=ruleset))
             reporter.info("match.start", "matching ...")
             outcome.match = _step(
                 "match", outcome, run, reporter,

@@ -164,6 +164,11 @@ def test_the_nightly_run_pulls_plaid_and_a_failing_item_does_not_stop_the_rest(s
     assert "plaid" in result.stdout
     assert stored(site.store) == truth(site.main)
     assert (site.config.parent / "out" / "exceptions.html").exists()  # the run went on to the report
+    con = duckdb.connect(str(site.store), read_only=True)
+    summary = con.execute("SELECT summary FROM runs WHERE command = 'run'").fetchall()[0][0]
+    con.close()
+    assert '"plaid_cursors"' in summary
+    assert cursor_of(site.store) in summary
     for secret in (TOKEN_MAIN, TOKEN_OTHER, SECRET):
         assert secret not in result.stdout + result.stderr
 

@@ -266,7 +266,11 @@ def find_groups(
     )
     reasons = pl.concat_str(
         pl.format("amount equal to the sum of {} rows", pl.col("size")),
-        pl.format("up to {} days apart", pl.col("spread")),
+        pl.when(pl.col("spread") == 0)
+        .then(pl.lit("same day"))
+        .when(pl.col("spread") == 1)
+        .then(pl.lit("up to 1 day apart"))
+        .otherwise(pl.format("up to {} days apart", pl.col("spread"))),
         pl.when(pl.col("all_references")).then(pl.lit("every reference on both sides")),
         pl.format("description {}", pl.col("text").round(2)),
         pl.when(~unique).then(pl.format("ambiguous: {} subsets sum to the amount", pl.col("alternatives"))),

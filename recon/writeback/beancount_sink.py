@@ -21,7 +21,7 @@ from pathlib import Path
 from importers.beancount_ledger import PADDING_FLAG, load_book
 from importers.book_rows import BookPosting
 from recon.money import format_minor
-from recon.writeback.base import ClosingBalance, NewEntry, WritebackRequest
+from recon.writeback.base import BookError, ClosingBalance, NewEntry, WritebackRequest
 from recon.writeback.text_book import BookState, TextBookSink
 from recon.writeback.textfile import LineEdits
 
@@ -63,7 +63,7 @@ class BeancountSink(TextBookSink):
             edits.insert_after(posting.posting_line, f'{indent}  bank-id: "{" ".join(bank_ids)}"')
 
     def entry_lines(self, entry: NewEntry, request: WritebackRequest, state: BookState) -> list[str]:
-        counter = entry.other_account
+        counter = beancount_account(entry.other_account)
         lines: list[str] = []
         if counter not in state.opened and counter not in self._opening:
             opened_on = min(state.opened.get(request.ledger_account, entry.date), entry.date)
@@ -99,6 +99,24 @@ def _balance_only(book: Path, day: date, account: str, quantity: Decimal, commod
         file=book, line=0, posting_line=0, date=day, account=account, quantity=quantity, commodity=commodity,
         description="", counterparty=None, reference=None, external_id=None, bank_ids=(), cleared=True, raw="",
     )  # fmt: skip
+
+
+_ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
+
+
+def beancount_account(name: str) -> str:
+    """An account name as beancount spells it: 'Expenses:Merchant Fees' -> 'Expenses:Merchant-Fees'.
+
+    Rule files and other books allow spaces and punctuation in account names; beancount allows
+    letters, digits and '-' in each component, starting with a capital or a digit. A name whose
+    root is not one of beancount's five cannot be written and is refused.
+    """
+    parts = [re.sub(r"[^A-Za-z0-9-]+", "-", part.strip()).strip("-") for part in name.split(":")]
+    parts = [p[:1].upper() + p[1:] for p in parts if p]
+    if not parts or parts[0] not in _ROOTS or len(parts) < 2:
+        raise BookError(f"account '{name}' cannot be written to a beancount book: it must start with one of "
+                        f"{', '.join(_ROOTS)} and name a sub-account, e.g. 'Expenses:Bank-Fees'")  # fmt: skip
+    return ":".join(parts)
 
 
 def _string(text: str) -> str:
