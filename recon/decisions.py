@@ -23,6 +23,7 @@ __all__ = [
     "UNDO_PREFIX",
     "Decision",
     "default_decider",
+    "dismiss_duplicates",
     "find_decision",
     "hand_match_difference",
     "mark_to_book",
@@ -162,6 +163,26 @@ def mark_to_book(store: Store, bank_ids: list[str], *, by: str, note: str | None
         if marked:
             raise UserError(f"rows already marked to book: {', '.join(marked)}")
         decision = Decision(uuid.uuid4().hex, _now(), by, "book", None, bank_ids, [], note)
+        _insert(store, decision)
+    return decision.decision_id
+
+
+def dismiss_duplicates(store: Store, row_ids: list[str], *, by: str, note: str | None = None) -> str:
+    """A person says these flagged rows are not duplicates: the flags stay dismissed on every later run."""
+    row_ids = sorted(set(row_ids))
+    if not row_ids:
+        raise UserError("name at least one flagged row")
+    with store.transaction():
+        flagged = dict(store.con.execute(
+            "SELECT row_id, side FROM duplicates WHERE status = 'flagged' AND list_contains(?, row_id)", [row_ids]
+        ).fetchall())  # fmt: skip
+        missing = [i for i in row_ids if i not in flagged]
+        if missing:
+            raise UserError(f"not flagged as duplicates: {', '.join(missing)}")
+        store.con.execute("UPDATE duplicates SET status = 'dismissed' WHERE list_contains(?, row_id)", [row_ids])
+        bank = [i for i in row_ids if flagged[i] == "bank"]
+        ledger = [i for i in row_ids if flagged[i] == "ledger"]
+        decision = Decision(uuid.uuid4().hex, _now(), by, "not_duplicate", None, bank, ledger, note)
         _insert(store, decision)
     return decision.decision_id
 

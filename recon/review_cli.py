@@ -15,7 +15,7 @@ import click
 from recon import review as decide
 from recon.batch_undo import undo_batch
 from recon.config import load_config
-from recon.decisions import default_decider, hand_match_difference, mark_to_book, undo_decision
+from recon.decisions import default_decider, dismiss_duplicates, hand_match_difference, mark_to_book, undo_decision
 from recon.errors import UserError
 from recon.explain import explain_match, render_explanation
 from recon.money import format_minor
@@ -182,6 +182,23 @@ def book(
     with _open(_config_of(ctx, config_path)) as store:
         decision_id = mark_to_book(store, rows, by=by, note=note)
     click.echo(f"{len(rows)} bank row(s) marked to book (decision {decision_id})")
+
+
+@review.command("not-duplicate")
+@click.argument("row_ids", nargs=-1, required=True)
+@_config_option(None)
+@decider_option
+@note_option
+@click.pass_context
+def not_duplicate(
+    ctx: click.Context, row_ids: tuple[str, ...], config_path: Path | None, by: str | None, note: str | None
+) -> None:
+    """Dismiss duplicate flags: these rows are real transactions of their own."""
+    by = _decider_of(ctx, by)
+    rows = _split(row_ids)
+    with _open(_config_of(ctx, config_path)) as store:
+        decision_id = dismiss_duplicates(store, rows, by=by, note=note)
+    click.echo(f"{len(rows)} duplicate flag(s) dismissed (decision {decision_id})")
 
 
 @click.command()

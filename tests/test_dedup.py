@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
 from bench.ofx_writer import OfxTxn, ofx_statement
 from tests.helpers import count, recon
 
@@ -128,3 +130,27 @@ def test_repeated_identical_rows_of_a_real_statement_are_kept_and_not_flagged(tm
     assert count(store, "SELECT count(*) FROM bank_transactions WHERE posted_date = '2018-12-09'") == 3
     assert count(store, "SELECT count(DISTINCT txn_id) FROM bank_transactions WHERE amount_minor = -290") == 4
     assert count(store, "SELECT count(*) FROM duplicates") == 0
+
+
+def test_a_dismissed_flag_stays_dismissed_and_the_row_is_matched_again(tmp_path: Path) -> None:
+    config = _setup(tmp_path)
+    (tmp_path / "bank" / "july-export.csv").write_text(_chase_csv(JULY))
+    assert recon("run", "--config", config).returncode == 0
+    store = tmp_path / "recon.duckdb"
+    con = duckdb.connect(str(store), read_only=True)
+    [(ledger_row,)] = con.execute("SELECT row_id FROM duplicates WHERE side = 'ledger'").fetchall()
+    con.close()
+    result = recon("review", "not-duplicate", ledger_row, "--config", config, "--by", "ann", "--note", "two invoices")
+    assert result.returncode == 0, result.stderr
+    assert recon("run", "--config", config).returncode == 0
+    assert count(store, "SELECT count(*) FROM duplicates WHERE side = 'ledger' AND status = 'dismissed'") == 1
+    assert count(store, "SELECT count(*) FROM duplicates WHERE side = 'ledger' AND status = 'flagged'") == 0
+    assert count(
+        store, "SELECT count(*) FROM review_decisions WHERE action = 'not_duplicate' AND decided_by = 'ann'"
+    ) == 1  # fmt: skip
+    # the row takes part in matching again: it is matched or open with a reason, not hidden as a duplicate
+    page = (tmp_path / "out" / "exceptions.html").read_text()
+    assert "Possible duplicates (4)" in page
+    bad = recon("review", "not-duplicate", "no-such-row", "--config", config)
+    assert bad.returncode == 2
+    assert "not flagged as duplicates: no-such-row" in bad.stderr

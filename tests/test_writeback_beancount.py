@@ -291,3 +291,25 @@ def test_a_book_beancount_refuses_is_not_written_and_the_cli_exits_2_naming_file
     with open_store(config.store_path) as store:
         logged = store.con.execute("SELECT DISTINCT status FROM writeback_log").fetchall()
     assert logged == [("failed",)]
+
+
+def test_a_write_beancount_would_refuse_is_put_back_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recon.writeback.beancount_sink import BeancountSink
+
+    txns = story()
+    config = make_setup(tmp_path, fmt="beancount", txns=txns)
+    book = tmp_path / "books" / "main.beancount"
+    before = book.read_bytes()
+
+    def broken_entry(self: BeancountSink, entry: object, request: object, state: object) -> list[str]:
+        return ['2024-03-31 * "broken"', "  Assets:Bank:Checking  1.00 USD", "  NotAnAccount  -1.00 USD"]
+
+    monkeypatch.setattr(BeancountSink, "entry_lines", broken_entry)
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        summary = write_back(store, config, run_id="r1", new_entries=bank_only_entries(store))
+    assert [t.error for t in summary.failed if "beancount refused the book as recon would write it" in str(t.error)]
+    assert book.read_bytes() == before
+    assert not (tmp_path / "books" / "recon.beancount").exists()

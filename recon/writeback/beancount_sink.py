@@ -21,9 +21,9 @@ from pathlib import Path
 from importers.beancount_ledger import PADDING_FLAG, load_book
 from importers.book_rows import BookPosting
 from recon.money import format_minor
-from recon.writeback.base import BookError, ClosingBalance, NewEntry, WritebackRequest
+from recon.writeback.base import BookError, ClosingBalance, FileChange, NewEntry, WritebackRequest, WritePlan
 from recon.writeback.text_book import BookState, TextBookSink
-from recon.writeback.textfile import LineEdits
+from recon.writeback.textfile import LineEdits, write_changes
 
 __all__ = ["BeancountSink"]
 
@@ -50,6 +50,21 @@ class BeancountSink(TextBookSink):
         opened = {e.account: e.date for e in book.entries if isinstance(e, data.Open)}
         self._opening: set[str] = set()
         return BookState(postings, postings + padding, [str(p) for p in book.problems], opened)
+
+    def apply(self, plan: WritePlan) -> None:
+        """Write, then load the book with beancount: what beancount refuses is put back as it was."""
+        super().apply(plan)
+        problems = load_book(self.book).problems
+        if not problems:
+            return
+        undo = [FileChange(c.path, c.after, c.before) for c in plan.file_changes if c.before is not None]
+        write_changes(undo)
+        for change in plan.file_changes:
+            if change.before is None:
+                change.path.unlink(missing_ok=True)
+        shown = "; ".join(str(p) for p in problems[:5])
+        raise BookError(f"{self.book}: beancount refused the book as recon would write it, so nothing was "
+                        f"written: {shown}")  # fmt: skip
 
     def clear_posting(self, edits: LineEdits, posting: BookPosting, bank_ids: tuple[str, ...]) -> None:
         header = edits.line(posting.line)
