@@ -20,9 +20,10 @@ Refused with a Problem (the import service then refuses the whole file):
 investment statements ("not a bank statement"), files without any bank or card
 statement, and every missing or unreadable DTPOSTED, TRNAMT or balance, each
 naming its line and field. Files with several accounts are read whole and list
-every account in `file_accounts`; the import service refuses them, because rows
-of two accounts cannot go into one (ofxparse-multiple_accounts.ofx, a pair of
-balance-only statements, is refused that way).
+every account in `file_accounts` and each row's account in a `file_account`
+column; the import service refuses them unless the source names its account with
+`file_account` (ofxparse-multiple_accounts.ofx, a pair of balance-only statements,
+is refused that way).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from importers.bank_rows import bank_frame
 from importers.base import Extract, Side, StatementBalance, read_head
 from importers.ofx_sgml import Element, decode_ofx, parse_ofx
 from recon.errors import Problem
@@ -73,11 +73,7 @@ class OfxImporter:
         reader = _StatementReader(name, currency)
         for statement in statements:
             reader.read(statement)
-        rows = (
-            pl.DataFrame(reader.records, schema=BANK_EXTRACT.polars_schema)
-            if reader.records
-            else BANK_EXTRACT.empty_frame()
-        )
+        rows = bank_frame(reader.records)
         return Extract(rows, reader.problems, reader.balances, reader.accounts)
 
 
@@ -122,11 +118,11 @@ class _StatementReader:
             for txn in tran_list.find_all("STMTTRN"):
                 record = self._transaction(txn, currency)
                 if record is not None:
-                    self.records.append(record)
+                    self.records.append(record | {"file_account": account_id or None})
         for kind, tag in (("closing", "LEDGERBAL"), ("available", "AVAILBAL")):
             element = statement.find(tag)
             if element is not None:
-                self._balance(element, kind, currency)
+                self._balance(element, kind, currency, account_id or None)
 
     def _problem(self, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.name, line, field, message))
@@ -192,11 +188,11 @@ class _StatementReader:
             self._problem(element.line, tag, str(exc))
             return None
 
-    def _balance(self, element: Element, kind: str, currency: str) -> None:
+    def _balance(self, element: Element, kind: str, currency: str, account_id: str | None) -> None:
         amount = self._amount(element, "BALAMT", currency)
         as_of = self._date(element, "DTASOF", required=True)
         if amount is not None and as_of is not None:
-            self.balances.append(StatementBalance(kind, as_of, amount, currency))
+            self.balances.append(StatementBalance(kind, as_of, amount, currency, account_id))
 
 
 def _clean(text: str | None) -> str | None:

@@ -57,9 +57,7 @@ def export_frame(store: Store, kind: ExportKind) -> pl.DataFrame:
     if "amount_minor" in frame.columns:
         amount = minor_to_decimal_expr(pl.col("amount_minor"), pl.col("currency")).alias("amount")
         position = frame.columns.index("amount_minor")
-        frame = frame.with_columns(amount).select(
-            *frame.columns[:position], "amount", *frame.columns[position:]
-        )
+        frame = frame.with_columns(amount).select(*frame.columns[:position], "amount", *frame.columns[position:])
     return frame
 
 

@@ -107,9 +107,7 @@ _S, _I, _D, _B = pl.String(), pl.Int64(), pl.Date(), pl.Boolean()
 
 _PROVENANCE = (
     Column("source_file", _S, False, "file (or feed) the row came from"),
-    Column(
-        "source_line", _I, True, "1-based line of the row in that file (first line of a multi-line record)"
-    ),
+    Column("source_line", _I, True, "1-based line of the row in that file (first line of a multi-line record)"),
     Column("source_element", _S, True, "element path inside XML/JSON sources, e.g. Stmt[1]/Ntry[3]"),
     Column("batch_id", _S, False, "import batch that stored the row (import_batches.batch_id)"),
     Column("raw", _S, True, "the source record as read, for audit"),
@@ -120,9 +118,7 @@ BANK_TRANSACTIONS = Table(
     (
         Column("txn_id", _S, False, "stable id: from the source's own id, else a content hash (see README)"),
         Column("account_id", _S, False, "recon account id ([[accounts]] id in the config)"),
-        Column(
-            "external_id", _S, True, "the source's own id: OFX FITID, Plaid transaction_id, bank reference"
-        ),
+        Column("external_id", _S, True, "the source's own id: OFX FITID, Plaid transaction_id, bank reference"),
         Column("posted_date", _D, False, "date the bank booked the row"),
         Column("value_date", _D, True, "value date, where the format gives one apart from the posted date"),
         Column("amount_minor", _I, False, "signed amount in minor units; money into the account is positive"),
@@ -146,9 +142,7 @@ LEDGER_ENTRIES = Table(
         Column("account_id", _S, False, "recon account id the entry belongs to"),
         Column("external_id", _S, True, "the ledger's own id for the entry (GL line id, Xero id...)"),
         Column("posted_date", _D, False, "entry date in the books"),
-        Column(
-            "amount_minor", _I, False, "signed amount in minor units, from the bank account's point of view"
-        ),
+        Column("amount_minor", _I, False, "signed amount in minor units, from the bank account's point of view"),
         Column("currency", _S, False, "ISO 4217 code"),
         Column("description", _S, False, "entry description / narration"),
         Column("counterparty", _S, True, "customer, vendor or payee"),

@@ -144,10 +144,7 @@ def parse_amount_expr(
     frac = s.str.extract(r"\.(\d*)$", 1).fill_null("")
     fits = frac.str.strip_chars_end("0").str.len_chars() <= exponent
     frac_minor = (
-        pl.concat_str(frac, pl.lit("0000"))
-        .str.slice(0, exponent)
-        .replace("", "0")
-        .cast(pl.Int64, strict=False)
+        pl.concat_str(frac, pl.lit("0000")).str.slice(0, exponent).replace("", "0").cast(pl.Int64, strict=False)
     )
     magnitude = whole * pl.lit(10, dtype=pl.Int64).pow(exponent) + frac_minor
     signed = pl.when(s.str.starts_with("-")).then(-magnitude).otherwise(magnitude)

@@ -5,6 +5,7 @@ Expected values were read off the files themselves (see the line numbers quoted)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,11 @@ OFX = OfxImporter()
 
 def extract(corpus: Path, name: str, currency: str = "USD") -> Extract:
     return OFX.extract(corpus / "ofx" / name, currency=currency)
+
+
+def balances(ex: Extract) -> list[StatementBalance]:
+    """The statement balances without their account number (checked where it matters, in routing tests)."""
+    return [replace(b, file_account=None) for b in ex.balances]
 
 
 def first_last(ex: Extract) -> tuple[tuple[object, ...], tuple[object, ...]]:
@@ -50,7 +56,7 @@ def test_checking_sgml_with_checknum_and_balances(corpus: Path) -> None:
     assert ex.rows["transaction_type"].to_list() == ["CREDIT", "DEBIT", "CHECK"]
     assert ex.rows["payee"][1] == "AUTOMATIC WITHDRAWAL, ELECTRIC BILL"
     assert ex.file_accounts == ["1452687~7"]
-    assert ex.balances == [
+    assert balances(ex) == [
         StatementBalance("closing", date(2013, 5, 25), 10099, "USD"),
         StatementBalance("available", date(2013, 5, 25), 7599, "USD"),
     ]
@@ -73,7 +79,7 @@ def test_amex_single_line_sgml_credit_card(corpus: Path) -> None:
     assert first == (11, date(2013, 12, 1), -999, "USD", first[4], "320133350353869664")
     assert first[4].startswith("SPOTIFY USA 28770130901")
     assert last[:3] == (11, date(2013, 12, 16), -700)
-    assert ex.balances == [StatementBalance("closing", date(2013, 12, 18), -235638, "USD")]
+    assert balances(ex) == [StatementBalance("closing", date(2013, 12, 18), -235638, "USD")]
 
 
 def test_bofa_named_amex_file_amounts_without_decimals(corpus: Path) -> None:
@@ -85,7 +91,7 @@ def test_bofa_named_amex_file_amounts_without_decimals(corpus: Path) -> None:
     assert first[4] == "JEFFREY'S 0252 NEW YORK 0000000681 646-429-8383"
     assert last[1:3] == (date(2013, 11, 14), -2255)
     assert ex.rows["reference"][0] == "320133250213757584"  # REFNUM
-    assert ex.balances == [StatementBalance("closing", date(2013, 12, 3), -209301, "USD")]
+    assert balances(ex) == [StatementBalance("closing", date(2013, 12, 3), -209301, "USD")]
 
 
 def test_qbo_with_three_accounts_reads_all_and_lists_them(corpus: Path) -> None:
@@ -96,7 +102,7 @@ def test_qbo_with_three_accounts_reads_all_and_lists_them(corpus: Path) -> None:
     first, last = first_last(ex)
     assert first == (42, date(2013, 6, 26), 10507, "CAD", "MISC PAYMENT QBZUKU VSLINMR", first[5])
     assert last[:4] == (268, date(2013, 8, 3), 12657, "CAD")
-    assert StatementBalance("closing", date(2013, 9, 28), 246887, "CAD") in ex.balances
+    assert StatementBalance("closing", date(2013, 9, 28), 246887, "CAD") in balances(ex)
 
 
 def test_several_banktranlist_blocks_in_one_statement(corpus: Path) -> None:
@@ -128,7 +134,7 @@ def test_nubank_credit_card_with_unclosed_transaction_list(corpus: Path) -> None
     assert first[:5] == (40, date(2024, 3, 23), -1300, "BRL", "-memo-message-")
     assert last[:3] == (80, date(2024, 3, 22), -95900)
     # LEDGERBAL follows a BANKTRANLIST that is never closed
-    assert ex.balances == [StatementBalance("closing", date(2024, 3, 25), -128091, "BRL")]
+    assert balances(ex) == [StatementBalance("closing", date(2024, 3, 25), -128091, "BRL")]
 
 
 def test_capital_one_impossible_server_time_and_calendar_dates(corpus: Path) -> None:
@@ -139,7 +145,7 @@ def test_capital_one_impossible_server_time_and_calendar_dates(corpus: Path) -> 
     # DTPOSTED 20230228050000.000: the date the bank wrote, whatever the time
     assert first == (36, date(2023, 2, 28), 1, "USD", "Monthly Interest Paid", "202302283828")
     assert last == (59, date(2023, 1, 12), 44455, "USD", "Deposit from BEAN COUNTERS PAYROLL", "202301121111")
-    assert ex.balances == [StatementBalance("closing", date(2023, 3, 10), 432198, "USD")]
+    assert balances(ex) == [StatementBalance("closing", date(2023, 3, 10), 432198, "USD")]
 
 
 @pytest.mark.parametrize("name", ["beangulp-example.qfx", "ofxparse-investment_401k.ofx"])

@@ -53,9 +53,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         4, "writeback_log: what write-back wrote to which book, and whether it is done", lambda: [tables.WRITEBACK_LOG]
     ),
-    Migration(5, "report_items: what each exceptions report listed, to show what is new and resolved", lambda: [
-        tables.REPORT_ITEMS
-    ]),
+    Migration(
+        5,
+        "report_items: what each exceptions report listed, to show what is new and resolved",
+        lambda: [tables.REPORT_ITEMS],
+    ),
     Migration(6, "duplicates: rows flagged as repeating another row, never merged", lambda: [tables.DUPLICATES]),
 )
 
@@ -77,8 +79,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     version = current_version(con)
     if version > LATEST_VERSION:
         raise RunError(
-            f"the store has schema version {version}, newer than this recon knows ({LATEST_VERSION}); "
-            "upgrade recon"
+            f"the store has schema version {version}, newer than this recon knows ({LATEST_VERSION}); upgrade recon"
         )
     pending = [m for m in MIGRATIONS if m.version > version]
     if not pending:
