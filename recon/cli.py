@@ -7,6 +7,7 @@ and errors only), the summary to stdout.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -219,6 +220,8 @@ cli.add_command(sync_command)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning recon's errors into a message and an exit code."""
+    # bank data: everything recon creates (store, its write-ahead log, reports, exports) is its owner's only
+    os.umask(0o077)
     try:
         cli.main(args=argv, prog_name="recon", standalone_mode=False)
     except click.exceptions.Exit as exc:

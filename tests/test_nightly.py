@@ -71,6 +71,14 @@ def test_json_log_lines_and_the_runs_table(demo: Path) -> None:
     assert summary["match"]["auto"] > 0
 
 
+def test_what_recon_creates_is_readable_by_its_owner_only(demo: Path, tmp_path: Path) -> None:
+    assert recon("run", "--config", demo / "recon.toml").returncode == 0
+    export = tmp_path / "matches.csv"
+    assert recon("export", "matches", "--config", demo / "recon.toml", "-o", export).returncode == 0
+    created = [demo / "recon.duckdb", demo / "out", export, *(demo / "out").iterdir()]
+    assert {path.name: oct(path.stat().st_mode & 0o077) for path in created} == {p.name: "0o0" for p in created}
+
+
 def test_quiet_prints_only_trouble(demo: Path) -> None:
     result = recon("--quiet", "run", "--config", demo / "recon.toml")
     assert result.returncode == 0
