@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,6 @@ class _Account:
     totals: _Totals
     number: str
     currency: str
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class _FileReader:

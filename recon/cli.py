@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from recon import profile_cli, review_cli, rules_cli
+from recon.cli_options import config_option
 from recon.config import AccountSettings, Config, load_config
 from recon.doctor import diagnose
 from recon.errors import ReconError, UserError
@@ -28,15 +29,6 @@ from recon.report import write_reports
 from recon.runlog import logged_run, sync_accounts
 from recon.store import open_store
 from recon.writeback.cli import writeback_command
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("recon.toml"),
-    show_default=True,
-    help="the recon.toml to use",
-)
 
 
 def reporter_of(ctx: click.Context) -> Reporter:

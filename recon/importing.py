@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +26,6 @@ from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, a
 from recon.store import Store
 
 __all__ = ["FileReport", "ImportJob", "import_file", "jobs_from_config", "source_label"]
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from recon.cli_options import config_option
 from recon.config import load_config
 from recon.plaid.items import plaid_items
 from recon.progress import Reporter
@@ -21,14 +22,7 @@ __all__ = ["sync_command"]
 
 
 @click.command("sync")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("recon.toml"),
-    show_default=True,
-    help="the recon.toml to use",
-)
+@config_option
 def sync_command(config_path: Path) -> None:
     """Sync the Plaid feeds: every Item's new, changed and removed transactions since the last sync."""
     from recon.plaid.sync import failed_items_error, sync_plaid_sources  # loads plaid: only when syncing

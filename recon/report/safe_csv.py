@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -20,7 +18,3 @@ def neutralized(frame: pl.DataFrame, *, text_columns: list[str]) -> pl.DataFrame
         .alias(c)
         for c in text_columns
     )
-
-
-def write_safe_csv(frame: pl.DataFrame, path: Path, *, text_columns: list[str]) -> None:
-    neutralized(frame, text_columns=text_columns).write_csv(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from recon.cli_options import config_option
 from recon.config import load_config
 from recon.errors import RunError, UserError
 from recon.runlog import logged_run, sync_accounts
@@ -16,14 +17,7 @@ __all__ = ["writeback_command"]
 
 
 @click.command("writeback")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("recon.toml"),
-    show_default=True,
-    help="the recon.toml to use",
-)
+@config_option
 @click.option("--dry-run", is_flag=True, help="show the changes (a unified diff of each book), write nothing")
 def writeback_command(config_path: Path, dry_run: bool) -> None:
     """Mark matched entries cleared, add approved entries and closing balances in the books (writeback = true)."""
