@@ -37,8 +37,11 @@ from recon.writeback.log import ItemDetails, TargetLog, done_keys
 
 __all__ = ["SINKS", "TargetResult", "WritebackSummary", "bank_id_for", "new_entry_for_bank_row", "write_back"]
 
-SINKS: dict[str, Callable[..., Sink]] = {"beancount": BeancountSink, "hledger": JournalSink}
-"""Book formats write-back can write, by the config's `format`; GnuCash and Xero come later."""
+SINKS: dict[str, Callable[..., Sink]] = {
+    "beancount": BeancountSink,
+    "hledger": JournalSink,
+}
+"""Book formats write-back can write, by the config's `format`."""
 
 _SAFE_BANK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:/+#-]{0,79}$")
 
