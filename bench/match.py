@@ -1,8 +1,9 @@
-"""Matching benchmark: recon against a naive pandas-merge baseline on seeded scenarios with ground truth.
+"""Matching benchmark: recon against a naive pandas-merge baseline and Splink, on seeded scenarios with ground truth.
 
-    python -m bench.match                 # N = 10k and 100k
-    python -m bench.match --million       # also 1M (recon only; the baseline runs out of memory there)
-    python -m bench.match --sizes 20000   # any sizes
+    python -m bench.match                       # N = 10k and 100k
+    python -m bench.match --million             # also 1M (recon and Splink; the pandas baseline runs out of memory)
+    python -m bench.match --sizes 20000         # any sizes
+    python -m bench.match --methods recon splink --memory-gb 12 --time-limit 900
 
 Each (method, N) runs in a fresh process, so "peak MB" is that process's peak
 resident memory (data generation included). Printed per run: wall time of the
@@ -100,8 +101,8 @@ def evaluate(links: pl.DataFrame, scenario: Scenario) -> dict[str, float]:
     )
     n_groups = truth.filter(pl.col("kind") == KIND_1TON).height
 
-    def ratio(a: float, b: float) -> float:
-        return a / b if b else float("nan")
+    def ratio(a: Any, b: float) -> float:  # a: a count or a polars sum
+        return float(a) / b if b else float("nan")
 
     return {
         "auto_precision": ratio(auto["ok"].sum(), auto.height),
@@ -153,7 +154,16 @@ def run_naive_pandas(scenario: Scenario) -> tuple[pl.DataFrame, int]:
     return links, len(pairs)
 
 
-METHODS = {"recon": run_recon, "naive pandas merge": run_naive_pandas}
+def run_splink(scenario: Scenario) -> tuple[pl.DataFrame, int]:
+    """Splink with the DuckDB backend, trained unsupervised (configuration in `bench.splink_baseline`)."""
+    from bench.splink_baseline import run_splink as splink_links
+
+    return splink_links(scenario)
+
+
+METHODS = {"recon": run_recon, "naive pandas merge": run_naive_pandas, "splink": run_splink}
+MILLION_METHODS = ("recon", "splink")
+"""Methods `--million` runs at N = 1M: the naive baseline's merge does not fit in memory there."""
 
 
 def _cpu_seconds() -> float:
@@ -161,7 +171,10 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _one_run(method: str, n: int, queue: Any) -> None:
+def _one_run(method: str, n: int, queue: Any, memory_gb: float | None = None) -> None:
+    if memory_gb:  # a cap on the address space: a run that needs more fails here rather than takes the machine down
+        cap = int(memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     scenario = generate(n)
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     links, candidates = METHODS[method](scenario)
@@ -172,13 +185,17 @@ def _one_run(method: str, n: int, queue: Any) -> None:
     queue.put({"method": method, **sizes, "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb, **metrics})
 
 
-def measure(method: str, n: int) -> dict[str, Any]:
-    """One run in a fresh process (clean peak memory)."""
+def measure(method: str, n: int, *, memory_gb: float | None = None, time_limit: float | None = None) -> dict[str, Any]:
+    """One run in a fresh process (clean peak memory), with an optional memory cap and time limit."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_one_run, args=(method, n, queue))
+    process = context.Process(target=_one_run, args=(method, n, queue, memory_gb))
     process.start()
-    process.join()
+    process.join(time_limit)
+    if process.is_alive():
+        process.kill()
+        process.join()
+        return {"method": method, "n_bank": n, "error": f"did not finish in {time_limit:.0f} s"}
     if process.exitcode != 0:
         return {"method": method, "n_bank": n, "error": f"exit code {process.exitcode} (out of memory?)"}
     result: dict[str, Any] = queue.get()
@@ -188,19 +205,23 @@ def measure(method: str, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
-    parser.add_argument("--million", action="store_true", help="also N = 1,000,000 (recon only)")
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--million", action="store_true", help=f"also N = 1,000,000 ({', '.join(MILLION_METHODS)})")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--no-baseline", action="store_true", help="recon only (same as --methods recon)")
+    parser.add_argument("--memory-gb", type=float, help="cap each run's address space (a run over it fails)")
+    parser.add_argument("--time-limit", type=float, help="stop a run after this many seconds")
     args = parser.parse_args()
-    runs = [(m, n) for n in args.sizes for m in METHODS if m == "recon" or not args.no_baseline]
+    methods = ["recon"] if args.no_baseline else args.methods
+    runs = [(m, n) for n in args.sizes for m in methods]
     if args.million:
-        runs.append(("recon", 1_000_000))
+        runs += [(m, 1_000_000) for m in methods if m in MILLION_METHODS]
     header = (
         f"{'method':<20}{'N bank':>9}{'time s':>8}{'cpu s':>8}{'peak MB':>9}{'pairs':>10}{'auto P':>9}{'R auto':>8}"
         f"{'R a+s':>8}{'sugg P':>8}{'R 1:N':>8}{'P 1:N':>8}"
     )
     print(header)
     for method, n in runs:
-        r = measure(method, n)
+        r = measure(method, n, memory_gb=args.memory_gb, time_limit=args.time_limit)
         if "error" in r:
             print(f"{method:<20}{n:>9}  {r['error']}")
             continue
