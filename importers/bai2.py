@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,6 +114,7 @@ class _FileReader:
         self.file: _Totals | None = None
         self.group: _Group | None = None
         self.account: _Account | None = None
+        self.account_records: Counter[str] = Counter()  # 03 records per account so far: one statement each
         self.closed = False
 
     def problem(self, line: int | None, field_name: str | None, message: str) -> None:
@@ -202,6 +204,7 @@ class _FileReader:
         number, currency = fields[0], fields[1].upper() or self.group.currency
         account = _Account(_Totals(record.line, records=record.physical_count), number, currency)
         self.account = account
+        self.account_records[number] += 1
         self.accounts.append(number)
         summaries = fields[2:]
         i = 0
@@ -222,7 +225,14 @@ class _FileReader:
             account.totals.amount += amount
             if code in _BALANCE_CODES and self.group.as_of is not None:
                 self.balances.append(
-                    StatementBalance(_BALANCE_CODES[code], self.group.as_of, amount, currency, account.number)
+                    StatementBalance(
+                        _BALANCE_CODES[code],
+                        self.group.as_of,
+                        amount,
+                        currency,
+                        account.number,
+                        self.account_records[account.number],
+                    )
                 )
 
     def _funds_extra(self, record: Record, funds_type: str, fields: list[str], start: int) -> tuple[int, bool]:

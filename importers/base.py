@@ -30,12 +30,37 @@ class StatementBalance:
       amount_minor: the balance in minor units.
       currency: ISO 4217 code.
       file_account: the account number as the file writes it, where the file names one.
+      statement_seq: 1-based position of the statement among the file's statements of the same account: two
+        statements of one day (an intraday one and the end-of-day one) are kept apart, and the later one's
+        closing is the day's.
+      statement_id: the bank's id of the statement, where the file gives one (CAMT Stmt/Id, MT940 :28C:).
     """
 
     kind: str
     as_of: date
     amount_minor: int
     currency: str
+    file_account: str | None = None
+    statement_seq: int = 1
+    statement_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A record of the file that corrects or deletes an earlier transaction (OFX CORRECTACTION).
+
+    Attributes:
+      action: "replace" (the row `successor_external_id` takes its place) or "delete".
+      external_id: the source's id of the transaction corrected (OFX CORRECTFITID), in this file or an earlier one.
+      successor_external_id: replace: the id of the row that replaces it (its FITID); None for delete.
+      source_line: 1-based line of the correcting record.
+      file_account: the account number as the file writes it, where the file names one.
+    """
+
+    action: Literal["replace", "delete"]
+    external_id: str
+    successor_external_id: str | None
+    source_line: int | None
     file_account: str | None = None
 
 
@@ -50,12 +75,15 @@ class Extract:
       problems: everything it could not read, each with its location.
       balances: statement balances stated by the file.
       file_accounts: account numbers the file names, for routing and messages.
+      corrections: transactions of earlier files this file corrects or deletes, in file order; `rows`
+        already has the corrections within the file applied.
     """
 
     rows: pl.DataFrame
     problems: list[Problem] = field(default_factory=list)
     balances: list[StatementBalance] = field(default_factory=list)
     file_accounts: list[str] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
 
 
 class Importer(Protocol):

@@ -13,7 +13,9 @@ out). `RvslInd` true marks a reversal: ISO 20022 already states a reversal's own
 direction in `CdtDbtInd` (a reversed debit is CRDT), so the sign is not flipped again;
 the reversal is kept as " reversal" in `transaction_type` and in `raw`. `Sts` (text or
 `Sts/Cd` in .08) BOOK is booked; PDNG, INFO and anything else is `pending`; a missing
-status counts as booked.
+status counts as booked. A pending entry and a booked one with the same `AcctSvcrRef` are one
+transaction: in one file only the booked row is kept; a booked row of a later file replaces
+the stored pending row (`recon.superseding`), so nothing is doubled or left pending.
 
 Identity. `external_id` is the entry's `AcctSvcrRef`, the reference the account
 servicer gives the booking and keeps stable across a camt.052 intraday report and the
@@ -33,6 +35,7 @@ CLAV -> available, each with its date and `Amt/@Ccy`; a DBIT balance is negative
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -79,15 +82,34 @@ class CamtImporter:
         extract = Extract(bank_frame([]))
         records: list[dict[str, Any]] = []
         statement_tag = _STATEMENT_TAGS[kind]
+        seen: Counter[str] = Counter()  # statements per account so far
         for index, statement in enumerate(children(message, statement_tag), start=1):
             reader = _StatementReader(name, f"{statement_tag}[{index}]", currency, extract.problems)
             records.extend(row | {"file_account": reader.account or None} for row in reader.read(statement))
-            extract.balances.extend(replace(b, file_account=reader.account or None) for b in reader.balances)
+            statement_id = text(statement, "Id") or text(statement, "ElctrncSeqNb") or None
+            seen[reader.account] += 1
+            extract.balances.extend(
+                replace(
+                    b,
+                    file_account=reader.account or None,
+                    statement_seq=seen[reader.account],
+                    statement_id=statement_id,
+                )
+                for b in reader.balances
+            )
             if reader.account:
                 extract.file_accounts.append(reader.account)
+        records = _without_pending_booked_later(records)
         drop_repeated_external_ids(records)
         extract.rows = bank_frame(records)
         return extract
+
+
+def _without_pending_booked_later(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records without the pending ones whose reference the file also books: the booked entry is the
+    transaction (across files, the import service replaces a stored pending row the same way)."""
+    booked = {r["external_id"] for r in records if r["external_id"] and not r["pending"]}
+    return [r for r in records if not (r["pending"] and r["external_id"] in booked)]
 
 
 def _refused(name: str, line: int | None, message: str) -> Extract:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -78,10 +79,20 @@ class Mt940Importer:
             return Extract(bank_frame([]), [problem])
         extract = Extract(bank_frame([]))
         records: list[dict[str, Any]] = []
+        seen: Counter[str | None] = Counter()  # statements per account so far
         for index, statement in enumerate(statements, start=1):
             reader = _StatementReader(name, currency, encoding, extract.problems)
             records.extend(row | {"file_account": reader.account or None} for row in reader.read(statement, index))
-            extract.balances.extend(replace(b, file_account=reader.account or None) for b in reader.balances)
+            seen[reader.account] += 1
+            extract.balances.extend(
+                replace(
+                    b,
+                    file_account=reader.account or None,
+                    statement_seq=seen[reader.account],
+                    statement_id=reader.number,
+                )
+                for b in reader.balances
+            )
             if reader.account:
                 extract.file_accounts.append(reader.account)
         drop_repeated_external_ids(records)
@@ -108,6 +119,8 @@ class _StatementReader:
         self.problems = problems
         self.balances: list[StatementBalance] = []
         self.account: str | None = None
+        self.number: str | None = None
+        """The statement number and page of `:28C:` ('00012/001')."""
 
     def read(self, statement: SwiftStatement, index: int) -> list[dict[str, Any]]:
         """The rows of the `index`-th (1-based) statement of the file; balances and problems are collected."""
@@ -121,6 +134,8 @@ class _StatementReader:
                 reference = value
             elif fld.tag == "25":
                 self.account = value
+            elif fld.tag in ("28C", "28"):
+                self.number = value or None
             elif fld.tag in _BALANCE_KINDS:
                 stated = self._balance(fld, value)
                 currency = currency or stated

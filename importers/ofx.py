@@ -13,6 +13,10 @@ this module maps the statements in it to the normalized bank rows:
   date across midnight. Only the date part is validated, so an odd time (Capital
   One writes minute 82) does not refuse a file.
 - LEDGERBAL -> a "closing" balance, AVAILBAL -> an "available" balance.
+- CORRECTFITID + CORRECTACTION (OFX 2.x): REPLACE stores the record as the row that
+  takes the place of the transaction with FITID = CORRECTFITID, DELETE stores no row;
+  either removes that transaction when it was read earlier in the file, and is listed
+  in `Extract.corrections` so that the import supersedes it in the store too.
 - TRNAMT is parsed exactly in the statement's CURDEF currency (a decimal comma is
   accepted when the amount has no dot, as some European banks write it).
 
@@ -30,12 +34,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from importers.bank_rows import bank_frame
-from importers.base import Extract, Side, StatementBalance, read_head
+from importers.base import Correction, Extract, Side, StatementBalance, read_head
 from importers.ofx_sgml import Element, decode_ofx, parse_ofx
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
@@ -48,6 +53,7 @@ _OFX_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d*)(\.\d+)?\s*(\[[^\]]*\])?$")
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _STATEMENT_TAGS = ("STMTRS", "CCSTMTRS")
 _NOT_BANK_TAGS = ("INVSTMTRS", "INVSTMTMSGSRSV1")
+_CORRECT_ACTIONS: dict[str, Literal["replace", "delete"]] = {"REPLACE": "replace", "DELETE": "delete"}
 
 
 class OfxImporter:
@@ -74,7 +80,7 @@ class OfxImporter:
         for statement in statements:
             reader.read(statement)
         rows = bank_frame(reader.records)
-        return Extract(rows, reader.problems, reader.balances, reader.accounts)
+        return Extract(rows, reader.problems, reader.balances, reader.accounts, reader.corrections)
 
 
 def _refused(name: str, line: int | None, field: str | None, message: str) -> Extract:
@@ -105,6 +111,8 @@ class _StatementReader:
         self.problems: list[Problem] = []
         self.balances: list[StatementBalance] = []
         self.accounts: list[str] = []
+        self.corrections: list[Correction] = []
+        self.statements: Counter[str | None] = Counter()  # per account, so far: a balance's statement_seq
 
     def read(self, statement: Element) -> None:
         currency = (statement.text("CURDEF") or self.default_currency).strip().upper()
@@ -116,13 +124,38 @@ class _StatementReader:
             self._problem(statement.line, "ACCTID", f"{statement.tag} statement without an account number")
         for tran_list in statement.find_all("BANKTRANLIST"):
             for txn in tran_list.find_all("STMTTRN"):
+                correction = self._correction(txn, account_id or None)
+                if correction is not None and correction.action == "delete":
+                    continue  # a deletion is not a transaction of its own
                 record = self._transaction(txn, currency)
                 if record is not None:
                     self.records.append(record | {"file_account": account_id or None})
+        self.statements[account_id] += 1
         for kind, tag in (("closing", "LEDGERBAL"), ("available", "AVAILBAL")):
             element = statement.find(tag)
             if element is not None:
                 self._balance(element, kind, currency, account_id or None)
+
+    def _correction(self, txn: Element, account_id: str | None) -> Correction | None:
+        """The CORRECTFITID / CORRECTACTION of a transaction, applied to the rows read so far."""
+        corrected = _clean(txn.text("CORRECTFITID"))
+        if corrected is None:
+            return None
+        action = (_clean(txn.text("CORRECTACTION")) or "").upper()
+        if action not in _CORRECT_ACTIONS:
+            message = f"'{action}' is neither REPLACE nor DELETE (correcting FITID {corrected})"
+            self._problem(txn.line, "CORRECTACTION", message)
+            return None
+        # within the file, in order: the corrected row (read earlier, same account) goes
+        self.records = [
+            r for r in self.records if not (r["external_id"] == corrected and r["file_account"] == account_id)
+        ]
+        replaces = action == "REPLACE"
+        correction = Correction(
+            _CORRECT_ACTIONS[action], corrected, _clean(txn.text("FITID")) if replaces else None, txn.line, account_id
+        )
+        self.corrections.append(correction)
+        return correction
 
     def _problem(self, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.name, line, field, message))
@@ -192,7 +225,9 @@ class _StatementReader:
         amount = self._amount(element, "BALAMT", currency)
         as_of = self._date(element, "DTASOF", required=True)
         if amount is not None and as_of is not None:
-            self.balances.append(StatementBalance(kind, as_of, amount, currency, account_id))
+            self.balances.append(
+                StatementBalance(kind, as_of, amount, currency, account_id, self.statements[account_id])
+            )
 
 
 def _clean(text: str | None) -> str | None:

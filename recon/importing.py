@@ -2,7 +2,8 @@
 
 For each file: the importer extracts rows, recon checks them (currency, account,
 problems), assigns stable ids, and stores the rows it does not know yet, all in
-one transaction together with the `import_batches` record. A file with any
+one transaction together with the `import_batches` record. Rows the file replaces,
+deletes or books (`recon.superseding`) change in that same transaction. A file with any
 problem is refused whole: none of its rows is stored.
 """
 
@@ -24,6 +25,7 @@ from recon.config import AccountSettings, Config
 from recon.errors import Problem, UserError
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
 from recon.store import Store
+from recon.superseding import SupersedePlan, apply_supersessions, plan_supersessions, remove_superseded
 
 __all__ = ["FileReport", "ImportJob", "import_file", "jobs_from_config", "source_label"]
 
@@ -68,6 +70,12 @@ class FileReport:
     rows_new: int = 0
     rows_known: int = 0
     rows_other_accounts: int = 0
+    rows_booked: int = 0
+    """Stored pending rows this file books (same id, now booked): replaced, not new."""
+    rows_replaced: int = 0
+    """Stored rows a correction of this file replaces (OFX CORRECTACTION REPLACE)."""
+    rows_deleted: int = 0
+    """Stored rows a correction of this file deletes (OFX CORRECTACTION DELETE)."""
     file_sha256: str | None = None
     balances: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -112,6 +120,15 @@ def _profile_ref(profile: str | None, config: Config) -> str | None:
 
 
 def _importer_for(job: ImportJob) -> Importer:
+    importer = _format_importer(job)
+    for_account = getattr(importer, "for_account", None)
+    if job.side == "ledger" and for_account is not None and job.account.ledger_account:
+        # reports with a section per account (QuickBooks, Xero) read only the section of the bank account
+        return for_account(job.account.ledger_account)
+    return importer
+
+
+def _format_importer(job: ImportJob) -> Importer:
     registry = BANK_IMPORTERS if job.side == "bank" else LEDGER_IMPORTERS
     if job.profile is not None and job.side == "bank" and job.format in (None, "csv"):
         return CsvBankImporter(load_profile(job.profile))
@@ -155,6 +172,14 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     if unique.height < staged.height:
         report.notes.append(f"{staged.height - unique.height} rows repeat an id of the same file; kept the first")
     staged = table.conform(unique)
+    read_height = staged.height
+    plan = SupersedePlan()
+    if job.side == "bank":
+        plan = plan_supersessions(store, staged, extract.corrections, account_id=job.account.id)
+        report.rows_booked, report.rows_replaced = plan.count("booked"), plan.count("replaced")
+        report.rows_deleted = plan.count("deleted")
+        report.notes.extend(plan.notes())
+        staged = staged.filter(~pl.col(id_column).is_in(plan.not_again))
 
     con = store.con
     con.register("staged_rows", staged.to_arrow())
@@ -168,19 +193,21 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
                 f"ANTI JOIN {table.name} t USING ({id_column}) WHERE s.{id_column} NOT IN (SELECT id FROM dry_run_seen)"
             )
             report.rows_new = con.execute("SELECT count(*) FROM dry_run_seen").fetchall()[0][0] - before
-            report.rows_known = staged.height - report.rows_new
+            report.rows_known = read_height - report.rows_new
             report.balances = len(extract.balances)
             return report
         new_count = con.execute(
             f"SELECT count(*) FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
         ).fetchall()[0]
         report.rows_new = int(new_count[0]) if new_count else 0
-        report.rows_known = staged.height - report.rows_new
+        report.rows_known = read_height - report.rows_new
         report.balances = len(extract.balances)
         with store.transaction():
+            remove_superseded(store, plan)  # a booked row comes back under its id with the insert below
             con.execute(
                 f"INSERT INTO {table.name} SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
             )
+            apply_supersessions(store, plan, account_id=job.account.id, batch_id=batch_id)
             _store_balances(con, extract, job, batch_id)
             con.execute(
                 "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,6 +245,9 @@ def _route_file_accounts(extract: Extract, job: ImportJob, report: FileReport) -
         report.rows_other_accounts = rows.height - mine.height
         rows = mine
     extract.balances = [b for b in extract.balances if not b.file_account or _account_key(b.file_account) == wanted]
+    extract.corrections = [
+        c for c in extract.corrections if not c.file_account or _account_key(c.file_account) == wanted
+    ]
     return rows, []
 
 
@@ -252,6 +282,7 @@ def _store_balances(con: duckdb.DuckDBPyConnection, extract: Extract, job: Impor
                 "account_id": job.account.id, "as_of": b.as_of, "kind": b.kind,
                 "amount_minor": b.amount_minor, "currency": b.currency,
                 "source_file": job.source_name, "batch_id": batch_id,
+                "statement_seq": b.statement_seq, "statement_id": b.statement_id,
             }
             for b in extract.balances
         ],
@@ -260,7 +291,7 @@ def _store_balances(con: duckdb.DuckDBPyConnection, extract: Extract, job: Impor
     con.register("staged_balances", frame.to_arrow())
     con.execute(
         "INSERT INTO statement_balances SELECT s.* FROM staged_balances s "
-        "ANTI JOIN statement_balances t USING (account_id, as_of, kind, source_file)"
+        f"ANTI JOIN statement_balances t USING ({', '.join(STATEMENT_BALANCES.primary_key)})"
     )
     con.unregister("staged_balances")
 

@@ -39,12 +39,14 @@ class Column:
       dtype: the Polars type.
       nullable: whether a row may leave it empty.
       doc: what the column holds, for the README's table reference.
+      default: SQL literal the store fills in when an insert leaves the column out.
     """
 
     name: str
     dtype: pl.DataType
     nullable: bool
     doc: str
+    default: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -79,7 +81,11 @@ class Table:
         return pl.Schema({c.name: c.dtype for c in self.columns})
 
     def ddl(self) -> str:
-        cols = [f"    {c.name} {c.sql_type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns]
+        cols = [
+            f"    {c.name} {c.sql_type}{'' if c.nullable else ' NOT NULL'}"
+            + (f" DEFAULT {c.default}" if c.default is not None else "")
+            for c in self.columns
+        ]
         if self.primary_key:
             cols.append(f"    PRIMARY KEY ({', '.join(self.primary_key)})")
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n" + ",\n".join(cols) + "\n)"
@@ -164,8 +170,17 @@ STATEMENT_BALANCES = Table(
         Column("currency", _S, False, "ISO 4217 code"),
         Column("source_file", _S, False, "file (or feed) that reported it"),
         Column("batch_id", _S, False, "import batch that stored it"),
+        Column(
+            "statement_seq",
+            pl.Int32(),
+            False,
+            "1-based position of the statement among its file's statements of the account (the day's last "
+            "statement is the highest); 1 for a feed",
+            default="1",
+        ),
+        Column("statement_id", _S, True, "the bank's id of the statement: CAMT Stmt/Id, MT940 :28C:"),
     ),
-    ("account_id", "as_of", "kind", "source_file"),
+    ("account_id", "as_of", "kind", "source_file", "statement_seq"),
     "balances the bank reported (OFX LEDGERBAL, CAMT OPBD/CLBD, ...)",
 )
 

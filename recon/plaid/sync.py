@@ -226,9 +226,10 @@ def _store_changes(
 def _store_balances(store: Store, balances: list[dict[str, Any]], batch_ids: dict[str, str]) -> None:
     for balance in balances:
         row = {**balance, "batch_id": batch_ids[balance["account_id"]]}
+        names = [name for name in STATEMENT_BALANCES.names if name in row]  # statement_seq: its default
         store.con.execute(
-            "INSERT OR REPLACE INTO statement_balances VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [row[name] for name in STATEMENT_BALANCES.names],
+            f"INSERT OR REPLACE INTO statement_balances ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [row[name] for name in names],
         )
 
 

@@ -68,10 +68,12 @@ def _scalar(store: Store, sql: str, params: list[object]) -> int:
 
 
 def _latest_closing(store: Store, account_id: str) -> tuple[date | None, int | None, list[str]]:
+    # of a file with several statements that day (intraday, then end of day), its last statement's closing
     rows = store.con.execute(
         """SELECT as_of, amount_minor, source_file FROM statement_balances
            WHERE account_id = ? AND kind = 'closing' AND as_of = (
                SELECT max(as_of) FROM statement_balances WHERE account_id = ? AND kind = 'closing')
+           QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY statement_seq DESC) = 1
            ORDER BY source_file""",
         [account_id, account_id],
     ).fetchall()

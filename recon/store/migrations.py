@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from recon.errors import RunError
-from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES
+from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, Table
 from recon.store import tables
 
 
@@ -59,9 +59,34 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda: [tables.REPORT_ITEMS],
     ),
     Migration(6, "duplicates: rows flagged as repeating another row, never merged", lambda: [tables.DUPLICATES]),
+    Migration(
+        7,
+        "statement_balances: statement_seq in the key (two statements of one day in one file), statement_id",
+        lambda: _rebuilt(
+            STATEMENT_BALANCES, ["account_id", "as_of", "kind", "amount_minor", "currency", "source_file", "batch_id"]
+        ),
+    ),
+    Migration(
+        8,
+        "bank_row_events: rows a later file corrected, deleted (OFX CORRECTACTION) or booked (pending before)",
+        lambda: [tables.BANK_ROW_EVENTS],
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def _rebuilt(table: Table, kept: list[str]) -> list[str]:
+    """Statements that recreate `table` in its current shape (a new key needs a new table in DuckDB),
+    keeping the `kept` columns of its rows; the new columns take their defaults."""
+    staging = f"{table.name}_new"
+    columns = ", ".join(kept)
+    return [
+        table.ddl().replace(f"CREATE TABLE IF NOT EXISTS {table.name} ", f"CREATE TABLE {staging} ", 1),
+        f"INSERT INTO {staging} ({columns}) SELECT {columns} FROM {table.name}",
+        f"DROP TABLE {table.name}",
+        f"ALTER TABLE {staging} RENAME TO {table.name}",
+    ]
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:

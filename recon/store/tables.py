@@ -184,3 +184,26 @@ CREATE TABLE IF NOT EXISTS duplicates (
     run_id VARCHAR,
     PRIMARY KEY (side, row_id)
 )"""
+
+BANK_ROW_EVENTS = """
+CREATE TABLE IF NOT EXISTS bank_row_events (
+    event_id VARCHAR PRIMARY KEY,
+    batch_id VARCHAR NOT NULL,           -- import batch of the file that said so (import_batches.batch_id)
+    account_id VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,              -- replaced | deleted (OFX CORRECTACTION) | booked (a pending row now booked)
+    txn_id VARCHAR NOT NULL,             -- the row replaced, deleted or booked; a replaced or deleted id is
+                                         -- never stored again (an older file read again adds nothing)
+    external_id VARCHAR NOT NULL,        -- its id in the source (OFX FITID, CAMT AcctSvcrRef)
+    successor_txn_id VARCHAR,            -- replaced: the row that took its place; booked: the same row
+    successor_external_id VARCHAR,
+    old_amount_minor BIGINT,             -- NULL when the row was never stored (the correction came first)
+    new_amount_minor BIGINT,
+    old_row VARCHAR,                     -- the row as it was stored (JSON), for audit
+    match_id VARCHAR,                    -- a match that held the row, if any
+    match_status VARCHAR,
+    match_origin VARCHAR,
+    match_action VARCHAR,                -- dropped (the next match run matches again) | carried (re-linked to
+                                         -- the successor) | kept (same row, differences recomputed)
+    ledger_entry_ids VARCHAR[],          -- the ledger rows of that match
+    recorded_at TIMESTAMP NOT NULL
+)"""
