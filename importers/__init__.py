@@ -12,10 +12,13 @@ from importers.base import Extract, Importer, Side, StatementBalance
 from importers.beancount_ledger import BeancountBook
 from importers.camt import CamtImporter
 from importers.csv_bank import CsvBankImporter
+from importers.gnucash_book import GnucashBook
 from importers.hledger_journal import HledgerJournal
 from importers.ledger_csv import GenericLedgerCsv
 from importers.mt940 import Mt940Importer
 from importers.ofx import OfxImporter
+from importers.quickbooks_csv import QuickBooksCsv
+from importers.xero_csv import XeroCsv
 
 __all__ = [
     "BANK_IMPORTERS",
@@ -36,6 +39,9 @@ BANK_IMPORTERS["csv"] = CsvBankImporter()  # detects a built-in profile; the con
 LEDGER_IMPORTERS: dict[str, Importer] = {"csv": GenericLedgerCsv()}
 LEDGER_IMPORTERS["beancount"] = BeancountBook()
 LEDGER_IMPORTERS["hledger"] = HledgerJournal()  # hledger and ledger-cli journals
+LEDGER_IMPORTERS["quickbooks"] = QuickBooksCsv()  # General Ledger / Transaction Detail by Account
+LEDGER_IMPORTERS["xero"] = XeroCsv()  # Account Transactions
+LEDGER_IMPORTERS["gnucash"] = GnucashBook()  # SQLite books; the XML format is refused with the way out
 
 
 def detect(path: Path, side: Side) -> Importer | None:
