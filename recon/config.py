@@ -13,6 +13,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +26,7 @@ __all__ = [
     "Config",
     "LedgerSource",
     "MatchingSettings",
+    "XeroSettings",
     "load_config",
 ]
 
@@ -68,6 +70,10 @@ class AccountSettings(_Settings):
     ledger_account: str | None = None
     name: str | None = None
     book_balance: BookBalance | None = None
+    xero_bank_account_id: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", description="the bank's Xero AccountID"
+    )
+    xero_bank_account_code: str | None = Field(None, min_length=1, max_length=10, description="... or its Code")
 
     @model_validator(mode="after")
     def _book_balance_is_money(self) -> AccountSettings:
@@ -186,6 +192,32 @@ class NotifySettings(_Settings):
     backoff_seconds: float = Field(2.0, ge=0, le=60, description="first wait between attempts; doubles each time")
 
 
+class XeroSettings(_Settings):
+    """Write-back to Xero's Accounting API (a ledger with format = "xero" and writeback = true).
+
+    The OAuth2 access token is read from the environment variable `token_env`, never from this file.
+    `account_codes` maps recon's categories (rule output) to Xero account codes.
+    """
+
+    tenant_id: str = Field(min_length=1, description="the organisation's xero-tenant-id")
+    base_url: str = Field("https://api.xero.com/api.xro/2.0", pattern=r"^https?://[^\s/]+(/\S*)?$")
+    token_env: str = Field("XERO_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    account_codes: dict[str, str] = Field(default_factory=dict)
+    default_account_code: str | None = Field(None, description="for categories account_codes does not name")
+    default_contact: str | None = Field(None, description="the Contact when the bank row names no payee")
+    max_attempts: int = Field(5, ge=1, le=10, description="per request: 429, 5xx and timeouts are retried")
+    first_delay_seconds: float = Field(1.0, ge=0, le=60, description="first wait between attempts; doubles each time")
+    max_delay_seconds: float = Field(60.0, ge=0, le=3600, description="a longer Retry-After gives up for this run")
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_unless_local(cls, url: str) -> str:
+        if url.startswith("http://") and urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("must be https:// (the access token goes with every request)")
+        return url.rstrip("/")
+
+
 class Config(_Settings):
     store: StoreSettings = StoreSettings()
     output: OutputSettings = OutputSettings()
@@ -195,6 +227,7 @@ class Config(_Settings):
     matching: MatchingSettings = MatchingSettings()
     rules: RulesSettings = RulesSettings()
     notify: NotifySettings = NotifySettings()
+    xero: XeroSettings | None = None
     base_dir: Path = Field(Path("."), exclude=True)
 
     @field_validator("accounts")
@@ -217,6 +250,21 @@ class Config(_Settings):
                         f"{section}[{i}].account: unknown account '{item.account}' "
                         f"(defined: {', '.join(sorted(known))})"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _xero_writeback_settings(self) -> Config:
+        for i, source in enumerate(self.ledgers):
+            if source.format != "xero" or not source.writeback:
+                continue
+            if self.xero is None:
+                raise ValueError(f"ledgers[{i}]: write-back to Xero needs a [xero] section (tenant_id, token_env)")
+            account = self.account(source.account)
+            if not (account.xero_bank_account_id or account.xero_bank_account_code):
+                raise ValueError(
+                    f"ledgers[{i}]: account '{account.id}' needs xero_bank_account_id (or xero_bank_account_code) "
+                    "to write back to Xero"
+                )
         return self
 
     def account(self, account_id: str) -> AccountSettings:

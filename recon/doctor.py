@@ -7,6 +7,7 @@ and the output folder. Secrets are checked for presence, never printed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import stat
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from recon.config import BankSource, Config, LedgerSource
 from recon.errors import ReconError
 from recon.store import open_store
 from recon.store.migrations import LATEST_VERSION, current_version
+from recon.writeback.service import SINKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,14 @@ def _writeback_checks(config: Config) -> list[Check]:
         if not source.writeback:
             continue
         subject = f"ledgers[{i}] write-back ({source.format})"
-        if source.format not in ("beancount", "hledger"):
-            checks.append(Check(subject, False, f"write-back to {source.format} books is not supported yet"))
+        if source.format == "xero":
+            checks.append(_xero_check(subject, config, source))
             continue
+        if source.format not in SINKS:
+            checks.append(Check(subject, False, f"a {source.format} export cannot be written back"))
+            continue
+        if source.format == "gnucash" and importlib.util.find_spec("piecash") is None:
+            checks.append(Check(subject, False, "GnuCash write-back needs `pip install 'recon[gnucash]'`"))
         if not config.account(source.account).ledger_account:
             checks.append(Check(subject, False, f"account '{source.account}' needs ledger_account to write back"))
         files, _ = config.expand(source.paths)
@@ -97,6 +104,24 @@ def _writeback_checks(config: Config) -> list[Check]:
             checks.append(Check(subject, writable, f"{path} writable" if writable
                                 else f"{path}: recon cannot write the book or its folder"))  # fmt: skip
     return checks
+
+
+def _xero_check(subject: str, config: Config, source: LedgerSource) -> Check:
+    """The token is in the environment, Xero answers and knows the bank account (one read-only GET)."""
+    from recon.writeback.xero_sink import XeroSink
+
+    settings = config.xero
+    if settings is None:  # the config's validation requires it
+        return Check(subject, False, "write-back to Xero needs a [xero] section")
+    if not os.environ.get(settings.token_env, "").strip():
+        return Check(subject, False, f"environment variable {settings.token_env} is not set (the Xero access token)")
+    quick = settings.model_copy(update={"max_attempts": 2, "first_delay_seconds": 0.5, "timeout_seconds": 10})
+    sink = XeroSink(Path(), target=subject, settings=quick, account=config.account(source.account))
+    try:
+        found = sink.check()
+    except ReconError as exc:  # the sink's messages are readable and free of the token
+        return Check(subject, False, str(exc))
+    return Check(subject, True, f"Xero answers at {settings.base_url}; bank account {found}")
 
 
 def _source_checks(config: Config) -> list[Check]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,13 @@ import pytest
 from recon.config import load_config
 from recon.store import open_store
 from recon.writeback import write_back
+from recon.writeback.base import BookError, WritebackRequest
+from recon.writeback.book_check import UNCHECKED_NOTE
+from recon.writeback.journal_sink import JournalSink
 from tests.helpers import recon
 from tests.writeback_books import (
     ACCOUNT,
+    BANK_ONLY,
     bank_only_entries,
     closing_balance,
     import_and_match,
@@ -180,10 +185,10 @@ def test_cli_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path) -> None:
 def test_cli_refuses_a_book_format_it_cannot_write_with_exit_2(tmp_path: Path) -> None:
     make_setup(tmp_path, fmt="hledger", txns=story())
     config_file = tmp_path / "recon.toml"
-    config_file.write_text(config_file.read_text().replace('format = "hledger"', 'format = "gnucash"'))
+    config_file.write_text(config_file.read_text().replace('format = "hledger"', 'format = "csv"'))
     result = recon("writeback", "--config", config_file)
     assert result.returncode == 2
-    assert "write-back to gnucash books is not supported yet" in result.stderr
+    assert "a csv export cannot be written back" in result.stderr
 
 
 def test_corpus_ledger_autosync_journal_with_its_ofx(corpus: Path, tmp_path: Path) -> None:
@@ -229,3 +234,96 @@ def test_reimport_after_write_back_keeps_every_entry_id_and_assertions_are_not_r
         run_matching(store, settings=config.matching, run_id="r3")
         still_open = store.con.execute("SELECT side, count(*) FROM open_items GROUP BY side ORDER BY 1").fetchall()
     assert still_open == [("ledger", 1)]  # the opening balance, which no bank row books
+
+
+def _books_bytes(tmp_path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (tmp_path / "books").iterdir()}
+
+
+def _only_tools_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """PATH holds only the named real tools (symlinked), so write-back sees just those installed."""
+    folder = tmp_path / "path-bin"
+    folder.mkdir()
+    for name in names:
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"{name} is not installed")
+        (folder / name).symlink_to(found)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+def test_a_write_that_breaks_the_users_own_assertion_is_put_back_byte_identical(tmp_path: Path) -> None:
+    if shutil.which("hledger") is None and shutil.which("ledger") is None:
+        pytest.skip("neither hledger nor ledger is installed")
+    txns = story()
+    config = make_setup(tmp_path, fmt="hledger", txns=txns)
+    book = tmp_path / "books" / "main.journal"
+    # the user asserted the month-end balance before the bank's fee and interest were booked
+    without_bank_only = closing_balance(txns) - sum((a for _, a in BANK_ONLY), Decimal(0))
+    book.write_text(book.read_text() + f"\n2024/03/31 month end\n    {ACCOUNT}    $0 = ${without_bank_only}\n")
+    before = _books_bytes(tmp_path)
+    assert hledger("-f", str(book), "check").returncode == 0  # the book is fine as it is
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        summary = write_back(store, config, run_id="r1", new_entries=bank_only_entries(store))
+        log = store.con.execute("SELECT DISTINCT status, error FROM writeback_log").fetchall()
+    [failed] = summary.failed
+    assert failed.error is not None
+    assert "refused the book as recon would write it, so nothing was written" in failed.error
+    assert "assertion" in failed.error.lower()
+    assert failed.error_exit_code == 2  # a BookError: the book's own tool refused it
+    assert _books_bytes(tmp_path) == before  # main.journal byte-identical, no recon.journal left behind
+    assert {status for status, _ in log} == {"failed"}
+    assert all("refused" in (error or "") for _, error in log)
+
+
+def test_apply_raises_book_error_and_restores_every_file(tmp_path: Path) -> None:
+    if shutil.which("hledger") is None and shutil.which("ledger") is None:
+        pytest.skip("neither hledger nor ledger is installed")
+    txns = story()
+    config = make_setup(tmp_path, fmt="hledger", txns=txns)
+    book = tmp_path / "books" / "main.journal"
+    book.write_text(book.read_text() + f"\n2024/03/31 month end\n    {ACCOUNT}    $0 = $1.00\n")
+    before = _books_bytes(tmp_path)
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        sink = JournalSink(book, target="books/main.journal")
+        request = WritebackRequest("checking", ACCOUNT, "USD", new_entries=tuple(bank_only_entries(store)))
+    plan = sink.plan(request)
+    assert plan.file_changes
+    with pytest.raises(BookError, match="refuses the book without recon's changes too"):
+        sink.apply(plan)  # the book was wrong before: the message says it is not recon's doing
+    assert _books_bytes(tmp_path) == before
+
+
+def test_with_only_ledger_installed_ledger_checks_the_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger_path = shutil.which("ledger")
+    _only_tools_on_path(tmp_path, monkeypatch, "ledger")
+    txns = story()
+    config = make_setup(tmp_path, fmt="hledger", txns=txns)
+    book = tmp_path / "books" / "main.journal"
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        summary = write_back(store, config, run_id="r1", new_entries=bank_only_entries(store))
+    assert not summary.failed
+    assert UNCHECKED_NOTE not in summary.targets[0].preview
+    assert ledger_path is not None
+    cleared = run_tool(ledger_path, "-f", str(book), "bal", ACCOUNT, "--cleared")
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stdout.split()[0] == f"${closing_balance(txns)}"
+
+
+def test_without_hledger_and_ledger_the_plan_and_the_log_say_it_is_unchecked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_tools_on_path(tmp_path, monkeypatch)
+    config = make_setup(tmp_path, fmt="hledger", txns=story())
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        preview = write_back(store, config, run_id="r0", dry_run=True, new_entries=bank_only_entries(store))
+        summary = write_back(store, config, run_id="r1", new_entries=bank_only_entries(store))
+        notes = store.con.execute("SELECT error FROM writeback_log WHERE error IS NOT NULL").fetchall()
+    assert preview.targets[0].preview.startswith(f"; {UNCHECKED_NOTE}\n")
+    assert preview.targets[0].preview.count(UNCHECKED_NOTE) == 1
+    assert not summary.failed
+    assert notes == [(UNCHECKED_NOTE,)]  # said once in the log, on the first written item

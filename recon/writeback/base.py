@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 from recon.errors import RunError
 
 __all__ = [
+    "ALL_ACTIONS",
     "Action",
     "BookError",
     "ClearRequest",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 Action = Literal["clear", "add", "balance"]
+ALL_ACTIONS: frozenset[Action] = frozenset({"clear", "add", "balance"})
 PlanStatus = Literal["change", "present", "skipped"]
 
 
@@ -174,6 +176,9 @@ class Sink(Protocol):
 
     target: str
     """How the log names the book: its file relative to the config's folder, or the system and id."""
+
+    actions: frozenset[Action]
+    """What the book can take (`ALL_ACTIONS` for the text books); write-back asks for nothing else."""
 
     def plan(self, request: WritebackRequest) -> WritePlan:
         """Read the book, decide per item; change nothing."""

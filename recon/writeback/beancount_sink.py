@@ -21,9 +21,10 @@ from pathlib import Path
 from importers.beancount_ledger import PADDING_FLAG, load_book
 from importers.book_rows import BookPosting
 from recon.money import format_minor
-from recon.writeback.base import BookError, ClosingBalance, FileChange, NewEntry, WritebackRequest, WritePlan
+from recon.writeback.base import BookError, ClosingBalance, NewEntry, WritebackRequest, WritePlan
+from recon.writeback.book_check import put_back, refused
 from recon.writeback.text_book import BookState, TextBookSink
-from recon.writeback.textfile import LineEdits, write_changes
+from recon.writeback.textfile import LineEdits
 
 __all__ = ["BeancountSink"]
 
@@ -57,14 +58,8 @@ class BeancountSink(TextBookSink):
         problems = load_book(self.book).problems
         if not problems:
             return
-        undo = [FileChange(c.path, c.after, c.before) for c in plan.file_changes if c.before is not None]
-        write_changes(undo)
-        for change in plan.file_changes:
-            if change.before is None:
-                change.path.unlink(missing_ok=True)
-        shown = "; ".join(str(p) for p in problems[:5])
-        raise BookError(f"{self.book}: beancount refused the book as recon would write it, so nothing was "
-                        f"written: {shown}")  # fmt: skip
+        put_back(plan)
+        raise refused(self.book, tool="beancount", message="; ".join(str(p) for p in problems[:5]))
 
     def clear_posting(self, edits: LineEdits, posting: BookPosting, bank_ids: tuple[str, ...]) -> None:
         header = edits.line(posting.line)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from recon.approved_entries import approved_new_entries
 from recon.cli_options import config_option
 from recon.config import load_config
 from recon.errors import RunError, UserError
@@ -25,7 +26,8 @@ def writeback_command(config_path: Path, dry_run: bool) -> None:
     with open_store(config.store_path) as store:
         sync_accounts(store, config)
         with logged_run(store, "writeback --dry-run" if dry_run else "writeback") as log:
-            summary = write_back(store, config, run_id=log.run_id, dry_run=dry_run)
+            entries = approved_new_entries(store)
+            summary = write_back(store, config, run_id=log.run_id, dry_run=dry_run, new_entries=entries)
             log.summary["writeback"] = summary.as_dict()
             report_summary(summary)
             if summary.failed:

@@ -11,17 +11,24 @@
   assertion (`ACCOUNT  $0 = $123.45`), dated the statement's date and written at
   the end of the book. ledger checks assertions in file order, so it is written
   only when no entry of the account is dated after it.
+- After writing, hledger (else ledger) reads the journal: what it refuses (a
+  false assertion, an entry it cannot balance) is put back as it was and raised as
+  a `BookError` (`recon.writeback.book_check`). Without either tool the journal is
+  written unchecked, and the plan says so.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 from importers.book_rows import BookPosting
 from importers.hledger_journal import journal_postings
 from importers.journal_syntax import parse_journal
 from recon.money import format_minor
-from recon.writeback.base import ClosingBalance, NewEntry, WritebackRequest
+from recon.writeback.base import ClosingBalance, NewEntry, WritebackRequest, WritePlan
+from recon.writeback.book_check import UNCHECKED_NOTE, journal_check, journal_checker, put_back, refused
 from recon.writeback.text_book import BookState, TextBookSink
 from recon.writeback.textfile import LineEdits
 
@@ -39,6 +46,29 @@ class JournalSink(TextBookSink):
         book = parse_journal(self.book)
         postings = journal_postings(book)
         return BookState(postings, postings, [str(p) for p in book.problems])
+
+    def plan(self, request: WritebackRequest) -> WritePlan:
+        plan = super().plan(request)
+        if plan.file_changes and journal_checker() is None:
+            plan.preview = f"; {UNCHECKED_NOTE}\n{plan.preview}"
+            first = next((i for i, item in enumerate(plan.items) if item.status == "change"), None)
+            if first is not None:  # once, in the write-back log
+                plan.items[first] = replace(plan.items[first], note=UNCHECKED_NOTE)
+        return plan
+
+    def apply(self, plan: WritePlan) -> None:
+        """Write, then check the journal with hledger (else ledger): what the tool refuses is put back."""
+        super().apply(plan)
+        command = journal_checker()
+        if command is None or not plan.file_changes:
+            return
+        complaint = journal_check(command, self.book)
+        if complaint is None:
+            return
+        put_back(plan)
+        if journal_check(command, self.book) is not None:  # not recon's doing: say so
+            complaint = f"it refuses the book without recon's changes too: {complaint}"
+        raise refused(self.book, tool=Path(command[0]).name, message=complaint)
 
     def clear_posting(self, edits: LineEdits, posting: BookPosting, bank_ids: tuple[str, ...]) -> None:
         header = edits.line(posting.line)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from recon.config import Config, LedgerSource
@@ -32,16 +33,20 @@ from recon.writeback.base import (
     WritebackRequest,
 )
 from recon.writeback.beancount_sink import BeancountSink
+from recon.writeback.gnucash_sink import GnucashSink
 from recon.writeback.journal_sink import JournalSink
 from recon.writeback.log import ItemDetails, TargetLog, done_keys
+from recon.writeback.xero_sink import XeroSink
 
 __all__ = ["SINKS", "TargetResult", "WritebackSummary", "bank_id_for", "new_entry_for_bank_row", "write_back"]
 
 SINKS: dict[str, Callable[..., Sink]] = {
     "beancount": BeancountSink,
     "hledger": JournalSink,
+    "gnucash": GnucashSink,
+    "xero": XeroSink,
 }
-"""Book formats write-back can write, by the config's `format`."""
+"""Book formats write-back can write, by the config's `format` (built by `_make_sink`)."""
 
 _SAFE_BANK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~:/+#-]{0,79}$")
 
@@ -121,21 +126,36 @@ def write_back(
         closing = _closing_balance(store, account.id)
         for index, path in enumerate(files):
             target = source_label(path, config.base_dir)
-            sink = SINKS[source.format](path, target=target)
+            sink = _make_sink(source, path, target, config)
             request, details = _request(
                 store, account.id, str(account.ledger_account), account.currency, target,
                 entries_by_account.get(account.id, []) if index == 0 else [], closing if index == 0 else None,
             )  # fmt: skip
+            request = replace(
+                request,
+                clears=request.clears if "clear" in sink.actions else (),
+                new_entries=request.new_entries if "add" in sink.actions else (),
+                closing=request.closing if "balance" in sink.actions else None,
+            )
             summary.targets.append(_write_one(store, sink, request, details, run_id=run_id, dry_run=dry_run))
     return summary
+
+
+def _make_sink(source: LedgerSource, path: Path, target: str, config: Config) -> Sink:
+    """A text book needs only its file; Xero also gets its API settings and the account's Xero bank account."""
+    if source.format == "xero":
+        if config.xero is None:  # the config's validation requires it; kept for callers building Config by hand
+            raise UserError(f"ledgers for account '{source.account}': write-back to Xero needs a [xero] section")
+        return XeroSink(path, target=target, settings=config.xero, account=config.account(source.account))
+    return SINKS[source.format](path, target=target)
 
 
 def _check_sources(sources: list[LedgerSource], config: Config) -> None:
     for source in sources:
         if source.format not in SINKS:
             raise UserError(
-                f"ledgers for account '{source.account}': write-back to {source.format} books is not supported yet "
-                f"(supported: {', '.join(SINKS)})"
+                f"ledgers for account '{source.account}': a {source.format} export cannot be written back; "
+                f"write-back works with these books: {', '.join(SINKS)}"
             )
         if not config.account(source.account).ledger_account:
             raise UserError(
@@ -234,11 +254,15 @@ def _request(
 
 
 def _closing_balance(store: Store, account_id: str) -> ClosingBalance | None:
-    """The latest closing balance the bank stated for the account (None when two files disagree on it)."""
+    """The latest closing balance the bank stated for the account (None when two files disagree on it).
+
+    Of a file with several statements that day (intraday, then end of day), its last statement's closing counts.
+    """
     rows = store.con.execute(
         """SELECT as_of, amount_minor, currency FROM statement_balances
            WHERE account_id = ? AND kind = 'closing'
-             AND as_of = (SELECT max(as_of) FROM statement_balances WHERE account_id = ? AND kind = 'closing')""",
+             AND as_of = (SELECT max(as_of) FROM statement_balances WHERE account_id = ? AND kind = 'closing')
+           QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY statement_seq DESC) = 1""",
         [account_id, account_id],
     ).fetchall()
     if not rows or len({(r[1], r[2]) for r in rows}) > 1:

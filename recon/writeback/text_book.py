@@ -32,6 +32,7 @@ from importers.book_rows import BookPosting, book_extract, currency_of
 from recon.model import assign_row_ids
 from recon.money import format_minor, to_minor
 from recon.writeback.base import (
+    ALL_ACTIONS,
     BookError,
     ClosingBalance,
     FileChange,
@@ -87,6 +88,7 @@ class TextBookSink:
     """A book in text files. Subclasses say how to read it and how its lines are written."""
 
     recon_file_name = "recon.txt"
+    actions = ALL_ACTIONS
     assertions_in_file_order = False
     """ledger-cli checks balance assertions in file order, not date order: entries after the date must not exist."""
 

@@ -1,0 +1,386 @@
+"""Write-back to Xero: approved new entries become reconciled bank transactions, found again by their bank id.
+
+`plan` asks Xero's Accounting API for the bank transactions whose `Reference` is
+one of the requested bank ids (a few `GET /BankTransactions?where=...` calls):
+those are `present`; the others are to be created. `apply` creates them with
+`PUT /BankTransactions` in batches, `IsReconciled: true`, `Reference: <bank id>`,
+every request with an `Idempotency-Key` derived from the book and the request's
+content, so a retried request (after a timeout, say) is not booked twice by Xero,
+and a second write-back finds the entries by their Reference and writes nothing.
+
+Matched entries are not marked: Xero reconciles them against its own bank feed in
+its UI, and a closing balance has no place in Xero; the sink's `actions` say so, and
+write-back asks it for new entries only.
+
+Amounts go out as JSON numbers written from exact decimals, never through a float.
+The OAuth2 access token comes only from the environment variable the config names,
+and no message of this module contains it.
+
+The tree of errors (both `WritebackError`, so the service logs the items `failed`
+and the next run tries them again)::
+
+    WritebackError
+     +-- XeroUnavailableError   rate limits, 5xx or timeouts after every retry; exit code 1
+     +-- BookError
+          +-- XeroRefusedError  the token is missing or refused, or Xero refuses the request (4xx); exit code 2
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from recon.config import AccountSettings, XeroSettings
+from recon.money import format_minor
+from recon.writeback.base import (
+    Action,
+    BookError,
+    NewEntry,
+    PlannedItem,
+    WritebackError,
+    WritebackRequest,
+    WritePlan,
+)
+from recon.writeback.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
+
+__all__ = ["XeroRefusedError", "XeroSink", "XeroUnavailableError", "exact_json", "idempotency_key"]
+
+WRITE_BATCH = 25
+"""Bank transactions per PUT (Xero takes up to 50; smaller batches fail smaller)."""
+QUERY_BATCH = 20
+"""References per GET: the `where` filter stays well inside a URL's length."""
+PAGE_SIZE = 100
+MAX_PAGES = 50
+
+_PLAIN_CODE = re.compile(r"^[A-Za-z0-9]{1,10}$")
+_GONE = {"DELETED", "VOIDED"}
+
+
+class XeroUnavailableError(WritebackError):
+    """Xero did not answer usefully after every retry; the next run tries again."""
+
+
+class XeroRefusedError(BookError):
+    """Xero refused the request or the credentials; the user fixes the setup or the data."""
+
+
+@dataclass(frozen=True, slots=True)
+class XeroWrite:
+    """One bank transaction to create: the log key, the bank id and the body element."""
+
+    key: str
+    bank_id: str
+    transaction: dict[str, Any]
+
+
+def exact_json(value: Any) -> str:
+    """JSON text of dicts, lists, strings, bools, ints and `Decimal`s; a Decimal is written as its exact digits."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a JSON number: {value}")
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{exact_json(str(k))}:{exact_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(exact_json(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise TypeError("floats are not sent: amounts are Decimal")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def idempotency_key(target: str, tenant_id: str, body: str) -> str:
+    """The same request to the same book always carries the same key (Xero allows 128 characters)."""
+    digest = hashlib.sha256(f"{target}\n{tenant_id}\n{body}".encode()).hexdigest()
+    return f"recon-{digest}"
+
+
+class XeroSink:
+    """A Xero organisation's bank account, as one write-back target: it takes new entries only."""
+
+    actions: frozenset[Action] = frozenset({"add"})
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        target: str,
+        settings: XeroSettings,
+        account: AccountSettings,
+        environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.path = path
+        self.target = target
+        self.settings = settings
+        self.account = account
+        self.environ = os.environ if environ is None else environ
+        self.sleep = sleep
+        self.policy = RetryPolicy(
+            attempts=settings.max_attempts,
+            first_delay=settings.first_delay_seconds,
+            max_delay=settings.max_delay_seconds,
+            timeout=settings.timeout_seconds,
+        )
+
+    # -- plan ---------------------------------------------------------------------------------------
+
+    def plan(self, request: WritebackRequest) -> WritePlan:
+        self._token()  # a write-back to Xero without its token is a setup mistake, whatever there is to write
+        plan = WritePlan(self.target)
+        wanted: list[XeroWrite] = []
+        for entry in request.new_entries:
+            write, why = self._transaction(entry, request.currency)
+            if write is None:
+                plan.items.append(PlannedItem("add", entry.bank_txn_id, "skipped", note=why))
+            else:
+                wanted.append(write)
+        if wanted:
+            found = self._existing({w.bank_id for w in wanted})
+            for write in wanted:
+                if write.bank_id in found:
+                    location = f"xero:{found[write.bank_id]}"
+                    plan.items.append(PlannedItem("add", write.key, "present", location=location))
+                else:
+                    plan.items.append(PlannedItem("add", write.key, "change"))
+                    plan.operations.append(write)
+        plan.preview = self._preview(plan)
+        return plan
+
+    def _transaction(self, entry: NewEntry, currency: str) -> tuple[XeroWrite | None, str]:
+        if entry.currency != currency:
+            return None, f"the entry is in {entry.currency}, the account in {currency}"
+        if entry.amount_minor == 0:
+            return None, "Xero takes no bank transaction of 0"
+        code = self._account_code(entry.counter_account)
+        if code is None:
+            return None, (
+                f"no Xero account code for category '{entry.counter_account}': add it to [xero.account_codes] "
+                "or set [xero] default_account_code"
+            )
+        amount = Decimal(format_minor(abs(entry.amount_minor), entry.currency))
+        contact = entry.payee or self.settings.default_contact or entry.narration
+        transaction: dict[str, Any] = {
+            "Type": "RECEIVE" if entry.amount_minor > 0 else "SPEND",
+            "Contact": {"Name": (contact.strip() or "Bank")[:255]},
+            "LineItems": [{
+                "Description": (entry.narration.strip() or entry.bank_id)[:4000],
+                "Quantity": Decimal(1), "UnitAmount": amount, "AccountCode": code,
+            }],
+            "BankAccount": self._bank_account(),
+            "IsReconciled": True,
+            "Date": entry.date.isoformat(),
+            "Reference": entry.bank_id,
+            "CurrencyCode": entry.currency,
+            "LineAmountTypes": "Inclusive",  # the bank's amount is the total, whatever the tax
+        }  # fmt: skip
+        return XeroWrite(entry.bank_txn_id, entry.bank_id, transaction), ""
+
+    def _account_code(self, category: str | None) -> str | None:
+        if category is not None:
+            if category in self.settings.account_codes:
+                return self.settings.account_codes[category]
+            if _PLAIN_CODE.match(category):
+                return category  # the rule names a Xero code itself
+        return self.settings.default_account_code
+
+    def _bank_account(self) -> dict[str, str]:
+        if self.account.xero_bank_account_id:
+            return {"AccountID": self.account.xero_bank_account_id}
+        return {"Code": str(self.account.xero_bank_account_code)}
+
+    def _is_our_account(self, found: Any) -> bool:
+        if not isinstance(found, dict):
+            return True  # Xero did not say: the Reference decides
+        if self.account.xero_bank_account_id and found.get("AccountID"):
+            return str(found["AccountID"]).lower() == self.account.xero_bank_account_id.lower()
+        if self.account.xero_bank_account_code and found.get("Code"):
+            return str(found["Code"]) == self.account.xero_bank_account_code
+        return True
+
+    def _existing(self, bank_ids: set[str]) -> dict[str, str]:
+        """The requested bank ids Xero already holds in this bank account, with their BankTransactionID."""
+        found: dict[str, str] = {}
+        ordered = sorted(bank_ids)
+        for start in range(0, len(ordered), QUERY_BATCH):
+            chunk = ordered[start : start + QUERY_BATCH]
+            where = " OR ".join(f'Reference=="{_quoted(b)}"' for b in chunk)
+            for transaction in self._pages(where):
+                reference = transaction.get("Reference")
+                if reference not in bank_ids or str(transaction.get("Status", "")).upper() in _GONE:
+                    continue
+                if self._is_our_account(transaction.get("BankAccount")):
+                    found[str(reference)] = str(transaction.get("BankTransactionID", "?"))
+        return found
+
+    def _pages(self, where: str) -> Iterator[dict[str, Any]]:
+        for page in range(1, MAX_PAGES + 1):
+            query = urlencode({"where": where, "page": page, "pageSize": PAGE_SIZE})
+            answer = self._call("GET", f"/BankTransactions?{query}")
+            transactions = answer.get("BankTransactions") or []
+            yield from (t for t in transactions if isinstance(t, dict))
+            pagination = answer.get("pagination") or {}
+            page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
+            if isinstance(page_count, int) and page >= page_count:
+                return
+            if len(transactions) < PAGE_SIZE:
+                return
+
+    def _preview(self, plan: WritePlan) -> str:
+        writes = [op for op in plan.operations if isinstance(op, XeroWrite)]
+        if not writes:
+            return ""
+        bank = self._bank_account()
+        lines = [f"Xero {self.settings.base_url}: PUT /BankTransactions in bank account {next(iter(bank.values()))}"]
+        for w in writes:
+            t = w.transaction
+            line = t["LineItems"][0]
+            lines.append(
+                f"+ {t['Date']} {t['Type']} {line['UnitAmount']} {t['CurrencyCode']} Reference {t['Reference']} "
+                f"'{t['Contact']['Name']}' account {line['AccountCode']} (reconciled)"
+            )
+        return "\n".join(lines) + "\n"
+
+    # -- apply --------------------------------------------------------------------------------------
+
+    def apply(self, plan: WritePlan) -> None:
+        """Create the planned bank transactions; raise naming what Xero refused or why it did not answer.
+
+        A batch Xero answered is booked there even if a later one fails: the next run's plan finds those
+        by their Reference (present) and writes only the rest.
+        """
+        writes = [op for op in plan.operations if isinstance(op, XeroWrite)]
+        created: dict[str, str] = {}
+        refused: list[str] = []
+        for start in range(0, len(writes), WRITE_BATCH):
+            batch = writes[start : start + WRITE_BATCH]
+            body = exact_json({"BankTransactions": [w.transaction for w in batch]})
+            answer = self._call(
+                "PUT", "/BankTransactions?summarizeErrors=false", body=body,
+                key=idempotency_key(self.target, self.settings.tenant_id, body),
+            )  # fmt: skip
+            ok, bad = _outcome(batch, answer.get("BankTransactions"))
+            created.update(ok)
+            refused += bad
+        plan.items[:] = [
+            replace(i, location=f"xero:{created[i.key]}") if i.status == "change" and i.key in created else i
+            for i in plan.items
+        ]
+        if refused:
+            shown = "; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
+            raise XeroRefusedError(
+                f"Xero refused {len(refused)} of {len(writes)} new entries: {shown}. "
+                "The others are booked in Xero; the next run finds them by Reference and tries the rest again"
+            )
+
+    def check(self) -> str:
+        """A read-only look at the configured bank account (for `recon doctor`): its name and type in Xero."""
+        if self.account.xero_bank_account_id:
+            answer = self._call("GET", f"/Accounts/{self.account.xero_bank_account_id}")
+        else:
+            where = f'Code=="{_quoted(str(self.account.xero_bank_account_code))}"'
+            answer = self._call("GET", f"/Accounts?{urlencode({'where': where})}")
+        accounts = [a for a in answer.get("Accounts") or [] if isinstance(a, dict)]
+        if not accounts:
+            raise XeroRefusedError(f"Xero has no account {next(iter(self._bank_account().values()))} in this tenant")
+        found = accounts[0]
+        return f"{found.get('Name', '?')} ({found.get('Type', '?')}, {found.get('CurrencyCode', '?')})"
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        name = self.settings.token_env
+        token = self.environ.get(name, "").strip()
+        if not token:
+            raise XeroRefusedError(
+                f"environment variable {name} is not set: it must hold the Xero OAuth2 access token "
+                "([xero] token_env names it)"
+            )
+        return token
+
+    def _call(self, method: str, path: str, *, body: str | None = None, key: str | None = None) -> dict[str, Any]:
+        token = self._token()
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "xero-tenant-id": self.settings.tenant_id,
+            "Accept": "application/json",
+            "User-Agent": "recon",
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        endpoint = path.split("?")[0]
+        try:
+            response = send(
+                method, self.settings.base_url + path, headers=headers,
+                body=None if body is None else body.encode("utf-8"), policy=self.policy, sleep=self.sleep,
+            )  # fmt: skip
+        except RetriesExhaustedError as exc:
+            problem = ""
+            if exc.status == 429 and exc.headers is not None and exc.headers.get("X-Rate-Limit-Problem"):
+                problem = f" (Xero's {exc.headers['X-Rate-Limit-Problem']} limit)"
+            raise XeroUnavailableError(
+                _redact(
+                    f"Xero did not answer: {exc}{problem}; what is not booked stays in writeback_log (failed) "
+                    "and the next run tries again",
+                    token,
+                )
+            ) from None
+        if response.status >= 300:
+            raise XeroRefusedError(_redact(_refusal(method, endpoint, response, self.settings.token_env), token))
+        answer = response.json()
+        if not isinstance(answer, dict):
+            raise XeroUnavailableError(f"Xero's answer to {method} {endpoint} is not a JSON object")
+        return answer
+
+
+def _outcome(batch: Sequence[XeroWrite], answered: Any) -> tuple[dict[str, str], list[str]]:
+    """Which writes Xero created (key -> BankTransactionID) and which it refused (messages)."""
+    if not isinstance(answered, list) or len(answered) != len(batch):
+        return {}, [f"{w.bank_id}: Xero's answer does not list it" for w in batch]
+    created: dict[str, str] = {}
+    refused: list[str] = []
+    for write, element in zip(batch, answered, strict=True):
+        element = element if isinstance(element, dict) else {}
+        errors = [str(e.get("Message")) for e in element.get("ValidationErrors") or [] if isinstance(e, dict)]
+        if errors or str(element.get("StatusAttributeString", "")).upper() == "ERROR":
+            refused.append(f"{write.bank_id}: {'; '.join(errors) or 'refused without a message'}")
+        else:
+            created[write.key] = str(element.get("BankTransactionID", "?"))
+    return created, refused
+
+
+def _refusal(method: str, endpoint: str, response: HttpResponse, token_env: str) -> str:
+    body = response.json()
+    said = ""
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("Title", "Message", "Detail") if body.get(k)]
+        for element in body.get("Elements") or []:
+            if isinstance(element, dict):
+                parts += [str(e.get("Message")) for e in element.get("ValidationErrors") or [] if isinstance(e, dict)]
+        said = ": " + "; ".join(dict.fromkeys(parts)) if parts else ""
+    hint = ""
+    if response.status == 401:
+        hint = f"; the access token in {token_env} is expired or not valid: refresh it"
+    elif response.status == 403:
+        hint = "; the token is not authorised for this tenant_id or lacks the accounting.transactions scope"
+    elif response.status == 404:
+        hint = "; check [xero] base_url"
+    return f"Xero refused {method} {endpoint}: HTTP {response.status}{said[:500]}{hint}"
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _redact(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text

@@ -1,0 +1,231 @@
+"""A local Xero for tests: `/BankTransactions` on 127.0.0.1, with scripted faults, recording every request.
+
+`XeroServer` keeps bank transactions in memory the way Xero's Accounting API does for
+what recon uses: `GET /BankTransactions?where=Reference=="..." OR ...` (with `page` and
+`pageSize`), `PUT /BankTransactions` creating them (each gets a `BankTransactionID`), and
+`GET /Accounts/{AccountID}` of the one bank account, and
+`Idempotency-Key`: a key seen before gets the first answer again and creates nothing.
+A request without the expected bearer token or `xero-tenant-id` gets Xero's 401/403.
+
+Faults are scripted per method (`fail("PUT", Fault(429, headers={"Retry-After": "1"}), ...)`),
+used one per request in order: a status with headers, an answer delayed past the client's
+timeout, or a write that is booked but whose answer comes too late (`book_first`).
+
+With `upstream` (the URL of a Prism mock of Xero's official spec) every request that is not a
+scripted fault is forwarded there instead, and Prism's status and `sl-violations` header are
+recorded: the contract check of the requests recon sends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "xero-test-token-5Qz8wLmN3vB7"
+TENANT = "3f0a9c2e-7d41-4b8e-9a55-0c1f2e3d4b6a"
+BANK_ACCOUNT_ID = "6f7594f2-f059-4d56-9e67-47ac9733bfe9"
+
+_REFERENCE = re.compile(r'Reference=="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How to answer one request instead of (or besides) the normal answer.
+
+    Attributes:
+      status: answer this status (with `headers` and a small error body); None answers normally.
+      delay: seconds to wait before answering.
+      book_first: with a delay and no status, book the write before waiting (its answer comes too late).
+    """
+
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    book_first: bool = False
+
+
+@dataclass
+class Recorded:
+    """One request the server got, and how it was answered."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    status: int = 0
+    violations: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class XeroServer:
+    """Start with `with XeroServer() as xero:`; `xero.url` is the base URL to configure."""
+
+    def __init__(self, *, upstream: str | None = None, token: str = TOKEN, tenant: str = TENANT):
+        self.upstream = upstream
+        self.token = token
+        self.tenant = tenant
+        self.requests: list[Recorded] = []
+        self.transactions: list[dict[str, Any]] = []
+        self._faults: dict[str, list[Fault]] = {}
+        self._answers_by_key: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> XeroServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail(self, method: str, *faults: Fault) -> None:
+        """Answer the next requests of `method` with these faults, one each, in order."""
+        with self._lock:
+            self._faults.setdefault(method, []).extend(faults)
+
+    def writes(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method in ("PUT", "POST")]
+
+    def references(self) -> list[str]:
+        """The Reference of every bank transaction booked, once per booking (a double shows twice)."""
+        return [str(t.get("Reference")) for t in self.transactions]
+
+    # -- the handler ------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+            def do_GET(self) -> None:
+                server._serve(self)
+
+            def do_PUT(self) -> None:
+                server._serve(self)
+
+            def do_POST(self) -> None:
+                server._serve(self)
+
+        return Handler
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        split = urlsplit(handler.path)
+        record = Recorded(
+            handler.command, split.path, parse_qs(split.query), dict(handler.headers.items()), body, time.monotonic()
+        )
+        with self._lock:
+            self.requests.append(record)
+            fault = self._faults.get(handler.command, []).pop(0) if self._faults.get(handler.command) else None
+        if fault is not None and fault.status is not None:
+            time.sleep(fault.delay)
+            payload = json.dumps({"Title": "scripted", "Status": fault.status, "Detail": "scripted fault"}).encode()
+            self._answer(handler, record, fault.status, payload, fault.headers)
+            return
+        if fault is not None and not fault.book_first:
+            time.sleep(fault.delay)
+        if self.upstream is not None:
+            status, payload, headers = self._forward(handler, split, body)
+            record.violations = headers.get("sl-violations")
+        else:
+            status, payload = self._local(handler, split, body)
+            headers = {}
+        if fault is not None and fault.book_first:
+            time.sleep(fault.delay)
+        self._answer(handler, record, status, payload, {})
+
+    def _answer(
+        self, handler: BaseHTTPRequestHandler, record: Recorded, status: int, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        record.status = status
+        try:
+            handler.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout test)
+
+    def _forward(self, handler: BaseHTTPRequestHandler, split: Any, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        request = urllib.request.Request(
+            f"{self.upstream}{split.path}{'?' + split.query if split.query else ''}",
+            data=body or None,
+            method=handler.command,
+            headers=headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, answer.read(), dict(answer.headers.items())
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers.items())
+
+    def _local(self, handler: BaseHTTPRequestHandler, split: Any, body: bytes) -> tuple[int, bytes]:
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, json.dumps({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}).encode()
+        if handler.headers.get("xero-tenant-id") != self.tenant:
+            return 403, json.dumps(
+                {"Title": "Forbidden", "Status": 403, "Detail": "AuthorizationUnsuccessful"}
+            ).encode()
+        if split.path == f"/Accounts/{BANK_ACCOUNT_ID}" and handler.command == "GET":
+            bank = {"AccountID": BANK_ACCOUNT_ID, "Name": "Business Checking", "Type": "BANK", "CurrencyCode": "USD"}
+            return 200, json.dumps({"Status": "OK", "Accounts": [bank]}).encode()
+        if split.path != "/BankTransactions":
+            return 404, b'{"Title": "Not Found"}'
+        if handler.command == "GET":
+            return 200, self._query(parse_qs(split.query))
+        key = handler.headers.get("Idempotency-Key")
+        with self._lock:
+            if key and key in self._answers_by_key:
+                return 200, self._answers_by_key[key]
+            created = []
+            for transaction in json.loads(body)["BankTransactions"]:
+                booked = {**transaction, "BankTransactionID": str(uuid.uuid4()), "Status": "AUTHORISED"}
+                booked["BankAccount"] = {**transaction["BankAccount"], "AccountID": BANK_ACCOUNT_ID}
+                self.transactions.append(booked)
+                created.append({**booked, "StatusAttributeString": "OK"})
+            payload = json.dumps({"Status": "OK", "BankTransactions": created}).encode()
+            if key:
+                self._answers_by_key[key] = payload
+        return 200, payload
+
+    def _query(self, query: dict[str, list[str]]) -> bytes:
+        references = set(_REFERENCE.findall(query.get("where", [""])[0]))
+        page = int(query.get("page", ["1"])[0])
+        size = int(query.get("pageSize", ["100"])[0])
+        with self._lock:
+            hits = [t for t in self.transactions if t.get("Reference") in references]
+        pages = max(1, -(-len(hits) // size))
+        shown = hits[(page - 1) * size : page * size]
+        pagination = {"page": page, "pageSize": size, "pageCount": pages, "itemCount": len(hits)}
+        return json.dumps({"Status": "OK", "pagination": pagination, "BankTransactions": shown}).encode()
