@@ -206,3 +206,14 @@ def test_import_service_keeps_the_bank_account_and_refuses_a_broken_book(tmp_pat
         refused = import_file(store, ImportJob(bad, "ledger", account, "beancount"), run_id="t")
         assert refused.refused
         assert all(p.path == str(bad) and p.line is not None for p in refused.problems)
+
+
+def test_a_misspelt_ledger_account_imports_nothing_and_says_which_accounts_the_book_has(tmp_path: Path) -> None:
+    book = tmp_path / "main.beancount"
+    book.write_text(beancount_book(story()))
+    misspelt = AccountSettings(id="checking", currency="USD", ledger_account="Assets:Bank:Cheking")
+    with open_store(tmp_path / "store.duckdb") as store:
+        report = import_file(store, ImportJob(book, "ledger", misspelt, "beancount"), run_id="t")
+    assert report.rows_new == 0
+    (note,) = [n for n in report.notes if "Assets:Bank:Cheking" in n]
+    assert ACCOUNT in note
