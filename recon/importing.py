@@ -243,12 +243,6 @@ def _route_file_accounts(extract: Extract, job: ImportJob, report: FileReport) -
     if "file_account" in rows.columns:
         mine = rows.filter(pl.col("file_account").str.replace_all(r"\s", "").str.to_uppercase() == wanted)
         report.rows_other_accounts = rows.height - mine.height
-        if mine.height == 0 and rows.height:
-            # most likely a misspelt ledger_account: say which accounts the book does have
-            seen = rows.get_column("ledger_account").drop_nulls().unique().sort().head(8).to_list()
-            report.notes.append(
-                f"no entry of ledger_account '{ledger_account}' in this book; its accounts include: {', '.join(seen)}"
-            )
         rows = mine
     extract.balances = [b for b in extract.balances if not b.file_account or _account_key(b.file_account) == wanted]
     extract.corrections = [

@@ -28,7 +28,7 @@ from recon.importing import import_file, jobs_from_config
 from recon.matching import run_matching
 from recon.store import open_store
 from recon.writeback import write_back
-from recon.writeback.gnucash_sink import _Writer
+from recon.writeback.gnucash_writer import GnucashWriter
 from tests.gnucash_books import (
     book_with_gnucash,
     hold_gnucash_lock,
@@ -385,15 +385,15 @@ def test_lock_taken_between_plan_and_write_is_seen_inside_the_write_and_nothing_
 ) -> None:
     config = make_gnucash_setup(tmp_path, txns=story())
     book = book_of(tmp_path)
-    original = _Writer.write
+    original = GnucashWriter.write
 
-    def gnucash_opens_the_book_meanwhile(self: _Writer, operations: list[object]) -> None:
+    def gnucash_opens_the_book_meanwhile(self: GnucashWriter, operations: list[object]) -> None:
         hold_gnucash_lock(book, host="laptop", pid=7)  # another connection, before recon's first write
         original(self, operations)
 
     with open_store(config.store_path) as store:
         import_and_match(store, config)
-        monkeypatch.setattr(_Writer, "write", gnucash_opens_the_book_meanwhile)
+        monkeypatch.setattr(GnucashWriter, "write", gnucash_opens_the_book_meanwhile)
         summary = write_back(store, config, run_id="r1")
     (failed,) = summary.failed
     assert "lock held by host laptop" in str(failed.error)
@@ -421,7 +421,7 @@ def test_a_failure_inside_the_write_leaves_the_book_as_it_was_and_the_rerun_writ
     book = book_of(tmp_path)
     before = book.read_bytes()
 
-    def disk_fails_after_the_clears_and_adds(self: _Writer, op: object) -> None:
+    def disk_fails_after_the_clears_and_adds(self: GnucashWriter, op: object) -> None:
         self.book.session.flush()  # the clears and the new transactions are in the database transaction now
         raise sqlite3.OperationalError("disk I/O error")
 
@@ -429,7 +429,7 @@ def test_a_failure_inside_the_write_leaves_the_book_as_it_was_and_the_rerun_writ
         import_and_match(store, config)
         entries = bank_only_entries(store)
         with monkeypatch.context() as patched:
-            patched.setattr(_Writer, "reconcile", disk_fails_after_the_clears_and_adds)
+            patched.setattr(GnucashWriter, "reconcile", disk_fails_after_the_clears_and_adds)
             failed = write_back(store, config, run_id="r1", new_entries=entries)
         assert "disk I/O error" in str(failed.targets[0].error)
         assert book.read_bytes() == before
@@ -463,9 +463,9 @@ def test_missing_piecash_is_a_clear_message_and_nothing_is_written(
 KILLED_INSIDE_THE_WRITE = """
 import os, runpy, signal, sys
 from sqlalchemy import text
-from recon.writeback import gnucash_sink
+from recon.writeback import gnucash_writer
 
-write = gnucash_sink._Writer.write
+write = gnucash_writer.GnucashWriter.write
 
 def write_then_die(self, operations):
     self.book.session.execute(text("PRAGMA cache_size = 1"))  # changed pages spill into the book file itself
@@ -473,7 +473,7 @@ def write_then_die(self, operations):
     self.book.session.flush()
     os.kill(os.getpid(), signal.SIGKILL)  # before the commit: the book file holds half a write, the journal the rest
 
-gnucash_sink._Writer.write = write_then_die
+gnucash_writer.GnucashWriter.write = write_then_die
 sys.argv = ["recon", "writeback", "--config", sys.argv[1]]
 runpy.run_module("recon", run_name="__main__")
 """

@@ -27,11 +27,8 @@ one else can take the lock.
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,12 +40,11 @@ from importers.gnucash_book import (
     GnucashBookError,
     GnucashContent,
     GnucashSplit,
-    bank_ids_in_memo,
     gnucash_extract,
     read_gnucash,
 )
 from recon.model import assign_row_ids
-from recon.money import AmountError, currency_exponent, format_minor, to_minor
+from recon.money import AmountError, format_minor, to_minor
 from recon.writeback.base import (
     ALL_ACTIONS,
     BookError,
@@ -58,45 +54,21 @@ from recon.writeback.base import (
     WritebackRequest,
     WritePlan,
 )
+from recon.writeback.gnucash_writer import (
+    CLEARED,
+    DONE_STATES,
+    RECONCILED,
+    AddTransaction,
+    ClearSplit,
+    GnucashWriter,
+    ReconcileThrough,
+    entry_description,
+    load_piecash,
+    locks_in,
+    quiet_sqlalchemy,
+)
 
 __all__ = ["GnucashSink"]
-
-CLEARED, RECONCILED = "c", "y"
-_DONE_STATES = (CLEARED, RECONCILED)
-_ROOT_TYPES = {"assets": "ASSET", "liabilities": "LIABILITY", "equity": "EQUITY", "income": "INCOME",
-               "expenses": "EXPENSE"}  # fmt: skip
-NEUTRAL_TIME = time(10, 59, tzinfo=UTC)
-"""GnuCash stores a date at 10:59 UTC, the same calendar day in every time zone."""
-
-
-class ExtraMissingError(BookError):
-    """GnuCash write-back needs `pip install 'recon[gnucash]'`: the user installs it (exit code 2)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClearSplit:
-    """Mark one split cleared and record the bank ids in its memo."""
-
-    split_guid: str
-    bank_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AddTransaction:
-    """Book a bank row the book lacks: the bank account against `counter_account`."""
-
-    entry: NewEntry
-    bank_account_guid: str
-    counter_account: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileThrough:
-    """The closing balance ties: mark these splits (and the new entries' bank splits) reconciled as of `as_of`."""
-
-    as_of: date
-    split_guids: tuple[str, ...]
-    new_bank_ids: tuple[str, ...]
 
 
 class GnucashSink:
@@ -141,7 +113,7 @@ class GnucashSink:
                 continue
             where = self._where(split)
             has_ids = set(clear.bank_ids) <= set(split.bank_ids)
-            if has_ids and split.reconcile_state in _DONE_STATES:
+            if has_ids and split.reconcile_state in DONE_STATES:
                 plan.items.append(PlannedItem("clear", key, "present", where))
             elif split.bank_ids and not has_ids:
                 note = f"the entry already carries bank-id {' '.join(split.bank_ids)}; left as it is"
@@ -150,7 +122,7 @@ class GnucashSink:
                 plan.operations.append(ClearSplit(split.guid, clear.bank_ids))
                 plan.items.append(PlannedItem("clear", key, "change", where))
                 clearing.add(split.guid)
-                state = split.reconcile_state if split.reconcile_state in _DONE_STATES else CLEARED
+                state = split.reconcile_state if split.reconcile_state in DONE_STATES else CLEARED
                 ids = " ".join(clear.bank_ids)
                 preview.append(f"{where}: {split.date} {split.description!r} {split.quantity}: "
                                f"[{split.reconcile_state}] -> [{state}], memo + 'bank-id: {ids}'")  # fmt: skip
@@ -187,7 +159,7 @@ class GnucashSink:
             added.append(entry)
             known[entry.bank_id] = None  # a second request for the same bank row is present, not added twice
             amount = format_minor(entry.amount_minor, entry.currency)
-            preview.append(f"{self.target}#new: {entry.date} {_description(entry)!r}: {request.ledger_account} "
+            preview.append(f"{self.target}#new: {entry.date} {entry_description(entry)!r}: {request.ledger_account} "
                            f"{amount} {entry.currency} / {counter}{'' if existing else ' (new account)'}, "
                            f"memo 'bank-id: {entry.bank_id}'")  # fmt: skip
         return added
@@ -217,7 +189,7 @@ class GnucashSink:
             )
             plan.items.append(PlannedItem("balance", key, "skipped", None, note))
             return
-        confirmed = [s for s in until if s.reconcile_state in _DONE_STATES or s.guid in clearing]
+        confirmed = [s for s in until if s.reconcile_state in DONE_STATES or s.guid in clearing]
         cleared_total = to_minor(sum((s.quantity for s in confirmed), Decimal(0)), closing.currency) + sum(
             e.amount_minor for e in new_until
         )
@@ -245,12 +217,12 @@ class GnucashSink:
         if not plan.operations:
             return
         self._refuse_if_locked(self._read().locks)
-        piecash = _piecash()
-        with _quiet_sqlalchemy(), self._open_writable(piecash) as book:
+        piecash = load_piecash()
+        with quiet_sqlalchemy(), self._open_writable(piecash) as book:
             try:
-                _Writer(piecash, book).write(plan.operations)
+                GnucashWriter(piecash, book).write(plan.operations)
                 book.session.flush()  # the first write takes SQLite's write lock: GnuCash cannot lock the book now
-                self._refuse_if_locked(_locks_in(book))
+                self._refuse_if_locked(locks_in(book))
                 book.session.commit()
             except WritebackError:
                 book.session.rollback()
@@ -318,121 +290,9 @@ class GnucashSink:
         return f"{self.target}#{split.guid}" if split is not None else self.target
 
 
-class _Writer:
-    """The plan's operations made with piecash, inside the session's one transaction."""
-
-    def __init__(self, piecash: Any, book: Any):
-        self.piecash = piecash
-        self.book = book
-        self.now = datetime.now(UTC).replace(microsecond=0)
-        self.new_bank_splits: dict[str, Any] = {}
-
-    def write(self, operations: list[object]) -> None:
-        for op in operations:
-            if isinstance(op, ClearSplit):
-                self.clear(op)
-            elif isinstance(op, AddTransaction):
-                self.add(op)
-            elif isinstance(op, ReconcileThrough):
-                self.reconcile(op)
-
-    def split(self, guid: str) -> Any:
-        found = self.book.session.query(self.piecash.Split).filter_by(guid=guid).one_or_none()
-        if found is None:
-            raise WritebackError(f"split {guid} was deleted from the book since it was read; nothing was changed")
-        return found
-
-    def clear(self, op: ClearSplit) -> None:
-        split = self.split(op.split_guid)
-        missing = [b for b in op.bank_ids if b not in bank_ids_in_memo(split.memo)]
-        if missing:
-            split.memo = _with_bank_ids(split.memo, missing)
-        if split.reconcile_state not in _DONE_STATES:
-            split.reconcile_state = CLEARED
-            split.reconcile_date = self.now
-
-    def add(self, op: AddTransaction) -> None:
-        entry = op.entry
-        bank = self.book.session.query(self.piecash.Account).filter_by(guid=op.bank_account_guid).one_or_none()
-        if bank is None:
-            raise WritebackError("the bank account was deleted from the book since it was read; nothing was changed")
-        counter = self.account(op.counter_account, currency=bank.commodity, create_for=entry)
-        amount = Decimal(entry.amount_minor).scaleb(-currency_exponent(entry.currency))
-        bank_split = self.piecash.Split(account=bank, value=amount, memo=f"bank-id: {entry.bank_id}",
-                                        reconcile_state=CLEARED, reconcile_date=self.now)  # fmt: skip
-        self.piecash.Transaction(
-            currency=bank.commodity, description=_description(entry), post_date=entry.date,
-            splits=[bank_split, self.piecash.Split(account=counter, value=-amount)],
-        )  # fmt: skip
-        self.new_bank_splits[entry.bank_id] = bank_split
-
-    def reconcile(self, op: ReconcileThrough) -> None:
-        stamp = datetime.combine(op.as_of, NEUTRAL_TIME)
-        splits = [self.split(g) for g in op.split_guids] + [self.new_bank_splits[b] for b in op.new_bank_ids]
-        for split in splits:
-            split.reconcile_state = RECONCILED
-            split.reconcile_date = stamp
-
-    def account(self, full_name: str, *, currency: Any, create_for: NewEntry) -> Any:
-        """The account of that full name; created with its missing parents for a new entry's counter account."""
-        node = self.book.root_account
-        path: list[str] = []
-        for name in full_name.split(":"):
-            path.append(name)
-            child = next((c for c in node.children if c.name == name), None)
-            if child is None:
-                child = self.piecash.Account(
-                    name=name, type=_child_type(node, path[0], create_for), commodity=currency, parent=node
-                )
-            node = child
-        return node
-
-
-def _child_type(parent: Any, top_name: str, entry: NewEntry) -> str:
-    if parent.type != "ROOT":
-        return str(parent.type)
-    return _ROOT_TYPES.get(top_name.lower(), "INCOME" if entry.amount_minor > 0 else "EXPENSE")
-
-
-def _with_bank_ids(memo: str, bank_ids: list[str]) -> str:
-    tag = f"bank-id: {' '.join(bank_ids)}"
-    return f"{memo}; {tag}" if memo.strip() else tag
-
-
-def _description(entry: NewEntry) -> str:
-    return " ".join(part for part in (entry.payee, entry.narration) if part)
-
-
 def _gnucash_account_name(name: str) -> str:
     """A rule's account name as a GnuCash full name: the same, with empty parts dropped."""
     parts = [p.strip() for p in name.split(":") if p.strip()]
     if not parts:
         raise BookError(f"account '{name}' cannot be written to a GnuCash book")
     return ":".join(parts)
-
-
-def _locks_in(book: Any) -> list[tuple[str, int]]:
-    from sqlalchemy import text
-
-    return [(str(h), int(p or 0)) for h, p in book.session.execute(text("SELECT Hostname, PID FROM gnclock"))]
-
-
-def _piecash() -> Any:
-    try:
-        with _quiet_sqlalchemy():
-            import piecash
-    except ImportError as exc:
-        raise ExtraMissingError(
-            "GnuCash write-back needs `pip install 'recon[gnucash]'` (piecash and SQLAlchemy < 2); nothing was written"
-        ) from exc
-    return piecash
-
-
-@contextmanager
-def _quiet_sqlalchemy() -> Iterator[None]:
-    """piecash 1.2 declares relationships SQLAlchemy 1.4 warns about at length; they are piecash's, not ours."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module="sqlalchemy")
-        warnings.filterwarnings("ignore", module="piecash")
-        warnings.filterwarnings("ignore", message=".*relationship.*")
-        yield
