@@ -42,7 +42,8 @@ class ImportTotals:
             "files_refused": [r.path for r in self.refused],
             "inputs": [
                 {"file": r.path, "sha256": r.file_sha256, "side": r.side, "account": r.account_id, "format": r.format,
-                 "new": r.rows_new, "known": r.rows_known, "refused": r.refused}
+                 "new": r.rows_new, "known": r.rows_known, "booked": r.rows_booked, "replaced": r.rows_replaced,
+                 "deleted": r.rows_deleted, "refused": r.refused}
                 for r in self.reports
             ],
         }  # fmt: skip
@@ -78,6 +79,7 @@ def import_jobs(store: Store, jobs: list[ImportJob], *, run_id: str, reporter: R
                 "import.done",
                 f"  {report.rows_read} rows: {report.rows_new} new, {report.rows_known} already known{extra}",
                 file=str(job.path), rows_read=report.rows_read, rows_new=report.rows_new, rows_known=report.rows_known,
+                rows_booked=report.rows_booked, rows_replaced=report.rows_replaced, rows_deleted=report.rows_deleted,
             )  # fmt: skip
         for note in report.notes:
             reporter.warning("import.note", f"  note: {note}", file=str(job.path))

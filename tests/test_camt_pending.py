@@ -9,16 +9,19 @@ report says so, and every file read again adds nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from importers.camt import CamtImporter
 from recon.config import AccountSettings
 from recon.importing import FileReport, ImportJob, import_file
 from recon.store import Store, open_store
+from tests.helpers import count, recon
 
 ACCOUNT = AccountSettings(id="main", currency="EUR")
 
@@ -160,3 +163,23 @@ def test_a_persons_match_on_the_pending_row_is_kept_an_engine_match_is_scored_ag
         action = store.con.execute("SELECT match_action FROM bank_row_events").fetchall()
     assert links == ([("M-R1", 1)] if kept else [])
     assert action == [("kept" if kept else "dropped",)]
+
+
+@pytest.mark.slow
+def test_the_cli_says_a_pending_row_is_now_booked_and_the_run_log_counts_it(tmp_path: Path) -> None:
+    (tmp_path / "bank").mkdir()
+    (tmp_path / "recon.toml").write_text(
+        '[store]\npath = "recon.duckdb"\n\n[[accounts]]\nid = "main"\ncurrency = "EUR"\n\n'
+        '[[sources]]\naccount = "main"\nformat = "camt053"\npaths = ["bank/*.xml"]\n'
+    )
+    _file(tmp_path / "bank", "1-mon.xml", MONDAY)
+    first = recon("import", "--config", tmp_path / "recon.toml")
+    _file(tmp_path / "bank", "2-tue.xml", TUESDAY)
+    second = recon("import", "--config", tmp_path / "recon.toml")
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr
+    assert "1 pending row now booked" in second.stderr + second.stdout
+    with duckdb.connect(str(tmp_path / "recon.duckdb"), read_only=True) as con:
+        (summary,) = con.execute("SELECT summary FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()
+    inputs = {Path(i["file"]).name: i for i in json.loads(summary[0])["import"]["inputs"]}
+    assert (inputs["2-tue.xml"]["booked"], inputs["2-tue.xml"]["new"]) == (1, 1)
+    assert count(tmp_path / "recon.duckdb", "SELECT count(*) FROM bank_transactions WHERE pending") == 0
