@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from recon.config import Config, load_config
-from tests.writeback_books import ACCOUNT, OPENING, StoryTxn, write_bank
+from recon.config import Config
+from tests.writeback_books import ACCOUNT, OPENING, StoryTxn, write_bank, write_config
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 """Debian's Python 3.11, which has GnuCash's own bindings (python3-gnucash)."""
@@ -81,28 +81,7 @@ def make_gnucash_setup(
     write_bank(folder, txns, balance=balance)
     make_book = create_book_with_gnucash if by_gnucash else write_gnucash_book
     make_book(folder / "books" / "main.gnucash", txns)
-    (folder / "recon.toml").write_text(
-        f"""[store]
-path = "recon.duckdb"
-
-[[accounts]]
-id = "checking"
-currency = "USD"
-ledger_account = "{ACCOUNT}"
-
-[[sources]]
-account = "checking"
-format = "ofx"
-paths = ["bank/*.ofx"]
-
-[[ledgers]]
-account = "checking"
-format = "gnucash"
-paths = ["books/main.gnucash"]
-writeback = true
-"""
-    )
-    return load_config(folder / "recon.toml")
+    return write_config(folder, fmt="gnucash", book="books/main.gnucash")
 
 
 def hold_gnucash_lock(book: Path, *, host: str = "desk-7", pid: int = 4242) -> None:

@@ -20,7 +20,7 @@ from recon.importing import ImportJob, import_file
 from recon.store import open_store
 from tests.helpers import count, recon
 from tests.ledger_reports import SAVINGS, bank_rows_expected, ledger_story, quickbooks_report, xero_report
-from tests.writeback_books import BANK_ONLY, write_bank
+from tests.writeback_books import BANK_ONLY, write_bank, write_config
 
 COLUMNS = ("source_line", "posted_date", "amount_minor", "reference", "counterparty", "ledger_account")
 
@@ -208,31 +208,8 @@ def test_recon_run_matches_the_report_against_the_bank_ofx(tmp_path: Path, fmt: 
     (tmp_path / "ledger").mkdir()
     report = quickbooks_report(txns) if fmt == "quickbooks" else xero_report(txns)
     write(tmp_path / "ledger", "report.csv", report)
-    write(
-        tmp_path,
-        "recon.toml",
-        f"""[store]
-path = "recon.duckdb"
-
-[output]
-dir = "out"
-
-[[accounts]]
-id = "checking"
-currency = "USD"
-ledger_account = "{ledger_account}"
-
-[[sources]]
-account = "checking"
-format = "ofx"
-paths = ["bank/*.ofx"]
-
-[[ledgers]]
-account = "checking"
-format = "{fmt}"
-paths = ["ledger/report.csv"]
-""",
-    )
+    write_config(tmp_path, fmt=fmt, book="ledger/report.csv", ledger_account=ledger_account, writeback=False,
+                 extra='\n[output]\ndir = "out"\n')  # fmt: skip
     done = recon("run", "--config", tmp_path / "recon.toml")
     assert done.returncode == 0, done.stdout + done.stderr
     store = tmp_path / "recon.duckdb"

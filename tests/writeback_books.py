@@ -116,6 +116,13 @@ def make_setup(folder: Path, *, fmt: str, txns: list[StoryTxn], balance: Decimal
     (folder / "books").mkdir(exist_ok=True)
     book = beancount_book(txns) if fmt == "beancount" else journal_book(txns)
     (folder / "books" / name).write_text(book)
+    return write_config(folder, fmt=fmt, book=f"books/{name}")
+
+
+def write_config(
+    folder: Path, *, fmt: str, book: str, ledger_account: str = ACCOUNT, writeback: bool = True, extra: str = ""
+) -> Config:
+    """recon.toml in `folder`: one checking account, its bank OFX files and one book; returns the loaded config."""
     (folder / "recon.toml").write_text(
         f"""[store]
 path = "recon.duckdb"
@@ -123,7 +130,7 @@ path = "recon.duckdb"
 [[accounts]]
 id = "checking"
 currency = "USD"
-ledger_account = "{ACCOUNT}"
+ledger_account = "{ledger_account}"
 
 [[sources]]
 account = "checking"
@@ -133,9 +140,9 @@ paths = ["bank/*.ofx"]
 [[ledgers]]
 account = "checking"
 format = "{fmt}"
-paths = ["books/{name}"]
-writeback = true
-"""
+paths = ["{book}"]
+writeback = {"true" if writeback else "false"}
+{extra}"""
     )
     return load_config(folder / "recon.toml")
 
