@@ -75,7 +75,11 @@ class ClearRequest:
 
 @dataclass(frozen=True, slots=True)
 class NewEntry:
-    """An approved entry to add to the books for a bank row the books lack (a fee, interest).
+    """An approved entry to add to the books for a bank row the books lack (a fee, interest, a split, a transfer).
+
+    The bank account's posting is `amount_minor`; the other side is either one account
+    (`counter_account`) or several (`counter_postings`, a rule's split). Sinks write
+    `postings`, which says both the same way.
 
     Attributes:
       bank_txn_id: the bank row it books.
@@ -86,6 +90,11 @@ class NewEntry:
       payee: who was paid or paid, if known.
       narration: what it was (the bank's description).
       counter_account: the GL account of the other side; None books it to an 'Uncategorized' account.
+      counter_postings: (GL account, amount_minor) of each other side, summing exactly to -amount_minor;
+        empty when the other side is `counter_account` alone.
+      held_because: set when the row gets no entry of its own (the inflow of a transfer between two of
+        recon's accounts, booked from the outflow side): write-back does not hand it to the sink and logs
+        the item skipped with this note.
     """
 
     bank_txn_id: str
@@ -96,6 +105,15 @@ class NewEntry:
     payee: str | None
     narration: str
     counter_account: str | None = None
+    counter_postings: tuple[tuple[str, int], ...] = ()
+    held_because: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.counter_postings and sum(a for _, a in self.counter_postings) != -self.amount_minor:
+            raise ValueError(
+                f"bank row {self.bank_txn_id}: the counter postings sum to "
+                f"{sum(a for _, a in self.counter_postings)}, not {-self.amount_minor} (minor units)"
+            )
 
     @property
     def other_account(self) -> str:
@@ -103,6 +121,11 @@ class NewEntry:
         if self.counter_account:
             return self.counter_account
         return "Income:Uncategorized" if self.amount_minor > 0 else "Expenses:Uncategorized"
+
+    @property
+    def postings(self) -> tuple[tuple[str, int], ...]:
+        """The other side as (GL account, amount_minor) pairs, one or several; they sum to -amount_minor."""
+        return self.counter_postings or ((self.other_account, -self.amount_minor),)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@
   line below it (several ids, space-separated, for an N:1 match). Nothing else on
   those lines moves.
 - New entries are appended to `recon.beancount` beside the main file, each with a
-  link `^bank-ID` and the `bank-id` metadata on the bank posting; accounts they
-  use that the book does not open get an `open` (dated like the bank account's).
+  link `^bank-ID` and the `bank-id` metadata on the bank posting, and one posting
+  per other side (several for a split); accounts they use that the book does not
+  open get an `open` (dated like the bank account's).
 - The closing balance becomes `DATE balance ACCOUNT AMOUNT CUR`, dated the day
   after the statement's date: beancount checks a balance at the start of its day.
 """
@@ -73,22 +74,22 @@ class BeancountSink(TextBookSink):
             edits.insert_after(posting.posting_line, f'{indent}  bank-id: "{" ".join(bank_ids)}"')
 
     def entry_lines(self, entry: NewEntry, request: WritebackRequest, state: BookState) -> list[str]:
-        counter = beancount_account(entry.other_account)
+        postings = [(beancount_account(account), amount) for account, amount in entry.postings]
         lines: list[str] = []
-        if counter not in state.opened and counter not in self._opening:
-            opened_on = min(state.opened.get(request.ledger_account, entry.date), entry.date)
-            lines.append(f"{opened_on.isoformat()} open {counter}")
-            self._opening.add(counter)
+        for counter in dict.fromkeys(account for account, _ in postings):
+            if counter not in state.opened and counter not in self._opening:
+                opened_on = min(state.opened.get(request.ledger_account, entry.date), entry.date)
+                lines.append(f"{opened_on.isoformat()} open {counter}")
+                self._opening.add(counter)
         strings = " ".join(f'"{_string(s)}"' for s in (entry.payee, entry.narration) if s is not None)
         link = "^bank-" + _LINK_UNSAFE.sub("-", entry.bank_id)
         amount = format_minor(entry.amount_minor, entry.currency)
-        opposite = format_minor(-entry.amount_minor, entry.currency)
         lines += [
             f"{entry.date.isoformat()} * {strings} {link}",
             f"  {request.ledger_account}  {amount} {entry.currency}",
             f'    bank-id: "{entry.bank_id}"',
-            f"  {counter}  {opposite} {entry.currency}",
         ]
+        lines += [f"  {counter}  {format_minor(part, entry.currency)} {entry.currency}" for counter, part in postings]
         return lines
 
     def balance_lines(self, closing: ClosingBalance, request: WritebackRequest, state: BookState) -> list[str]:

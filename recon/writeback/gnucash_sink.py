@@ -4,8 +4,9 @@
   of the write) and its memo gets `bank-id: ID` (after the user's memo, if any,
   separated by '; '; several ids space-separated for an N:1 match). A split the
   user reconciled already keeps its 'y'.
-- A new entry is a transaction of two splits: the bank account and the counter
-  account (created, with its missing parents, when the book lacks it; its type
+- A new entry is a transaction of the bank account's split and one split per
+  other side (one counter account, or several for a rule's split; each created,
+  with its missing parents, when the book lacks it; its type
   follows its parent, or its top-level name: Expenses, Income, Assets,
   Liabilities, Equity). The bank split is cleared and carries `bank-id: ID`.
 - GnuCash has no balance assertion, so the bank's closing balance is checked, not
@@ -143,25 +144,23 @@ class GnucashSink:
             if entry.bank_id in known:
                 plan.items.append(PlannedItem("add", entry.bank_txn_id, "present", self._where(known[entry.bank_id])))
                 continue
-            counter = _gnucash_account_name(entry.other_account)
-            existing = content.accounts.get(counter)
-            if entry.currency != bank.commodity or (existing is not None and existing.commodity != bank.commodity):
-                held = existing.commodity if existing is not None else entry.currency
-                note = f"{counter} or the entry is in {held}, the bank account in {bank.commodity}: book it by hand"
-                plan.items.append(PlannedItem("add", entry.bank_txn_id, "skipped", None, note))
+            counters = tuple((_gnucash_account_name(name), amount) for name, amount in entry.postings)
+            why = self._why_not_writable(entry, counters, content, bank)
+            if why is not None:
+                plan.items.append(PlannedItem("add", entry.bank_txn_id, "skipped", None, why))
                 continue
-            if existing is not None and existing.placeholder:
-                note = f"{counter} is a placeholder account in GnuCash (for sub-accounts only): name a sub-account"
-                plan.items.append(PlannedItem("add", entry.bank_txn_id, "skipped", None, note))
-                continue
-            plan.operations.append(AddTransaction(entry, bank.guid, counter))
+            plan.operations.append(AddTransaction(entry, bank.guid, counters))
             plan.items.append(PlannedItem("add", entry.bank_txn_id, "change", f"{self.target}#new"))
             added.append(entry)
             known[entry.bank_id] = None  # a second request for the same bank row is present, not added twice
             amount = format_minor(entry.amount_minor, entry.currency)
+            sides = ", ".join(
+                name + (f" {format_minor(part, entry.currency)}" if len(counters) > 1 else "")
+                + ("" if name in content.accounts else " (new account)")
+                for name, part in counters
+            )  # fmt: skip
             preview.append(f"{self.target}#new: {entry.date} {entry_description(entry)!r}: {request.ledger_account} "
-                           f"{amount} {entry.currency} / {counter}{'' if existing else ' (new account)'}, "
-                           f"memo 'bank-id: {entry.bank_id}'")  # fmt: skip
+                           f"{amount} {entry.currency} / {sides}, memo 'bank-id: {entry.bank_id}'")  # fmt: skip
         return added
 
     def _plan_balance(
@@ -210,6 +209,20 @@ class GnucashSink:
         preview.append(f"{self.target}: balance {format_minor(closing.amount_minor, closing.currency)} "
                        f"{closing.currency} on {closing.as_of} ties: {len(to_reconcile) + len(new_until)} "
                        f"splits of {request.ledger_account} -> [y] reconciled {closing.as_of}")  # fmt: skip
+
+    @staticmethod
+    def _why_not_writable(
+        entry: NewEntry, counters: tuple[tuple[str, int], ...], content: GnucashContent, bank: GnucashAccount
+    ) -> str | None:
+        """Why GnuCash cannot take the entry as it is (another currency, a placeholder account); None: it can."""
+        for counter, _ in counters:
+            existing = content.accounts.get(counter)
+            if entry.currency != bank.commodity or (existing is not None and existing.commodity != bank.commodity):
+                held = existing.commodity if existing is not None else entry.currency
+                return f"{counter} or the entry is in {held}, the bank account in {bank.commodity}: book it by hand"
+            if existing is not None and existing.placeholder:
+                return f"{counter} is a placeholder account in GnuCash (for sub-accounts only): name a sub-account"
+        return None
 
     # --- applying ------------------------------------------------------------------------------
     def apply(self, plan: WritePlan) -> None:

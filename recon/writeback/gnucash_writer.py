@@ -56,11 +56,11 @@ class ClearSplit:
 
 @dataclass(frozen=True, slots=True)
 class AddTransaction:
-    """Book a bank row the book lacks: the bank account against `counter_account`."""
+    """Book a bank row the book lacks: the bank account against `counters` (GnuCash full name, amount_minor)."""
 
     entry: NewEntry
     bank_account_guid: str
-    counter_account: str
+    counters: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +110,18 @@ class GnucashWriter:
         bank = self.book.session.query(self.piecash.Account).filter_by(guid=op.bank_account_guid).one_or_none()
         if bank is None:
             raise WritebackError("the bank account was deleted from the book since it was read; nothing was changed")
-        counter = self.account(op.counter_account, currency=bank.commodity, create_for=entry)
-        amount = Decimal(entry.amount_minor).scaleb(-currency_exponent(entry.currency))
-        bank_split = self.piecash.Split(account=bank, value=amount, memo=f"bank-id: {entry.bank_id}",
+        exponent = currency_exponent(entry.currency)
+        bank_split = self.piecash.Split(account=bank, value=Decimal(entry.amount_minor).scaleb(-exponent),
+                                        memo=f"bank-id: {entry.bank_id}",
                                         reconcile_state=CLEARED, reconcile_date=self.now)  # fmt: skip
+        counter_splits = [
+            self.piecash.Split(account=self.account(name, currency=bank.commodity, create_for=entry),
+                               value=Decimal(amount).scaleb(-exponent))
+            for name, amount in op.counters
+        ]  # fmt: skip
         self.piecash.Transaction(
             currency=bank.commodity, description=entry_description(entry), post_date=entry.date,
-            splits=[bank_split, self.piecash.Split(account=counter, value=-amount)],
+            splits=[bank_split, *counter_splits],
         )  # fmt: skip
         self.new_bank_splits[entry.bank_id] = bank_split
 

@@ -5,8 +5,9 @@
   becomes `*`, and a comment line `; bank-id: ID` is inserted below the posting
   (a tag in hledger, metadata in ledger).
 - New entries are appended to `recon.journal` beside the main file, included once
-  from the end of it; amounts are written in the commodity style the account's
-  postings use (`$12.34`, `12.34 USD`).
+  from the end of it, with one posting per other side (several for a split);
+  amounts are written in the commodity style the account's postings use
+  (`$12.34`, `12.34 USD`).
 - The closing balance is a cleared transaction with one zero posting carrying an
   assertion (`ACCOUNT  $0 = $123.45`), dated the statement's date and written at
   the end of the book. ledger checks assertions in file order, so it is written
@@ -90,16 +91,16 @@ class JournalSink(TextBookSink):
             edits.insert_after(posting.posting_line, f"{indent}  ; bank-id: {' '.join(bank_ids)}")
 
     def entry_lines(self, entry: NewEntry, request: WritebackRequest, state: BookState) -> list[str]:
-        counter = entry.other_account
         parts = [_text(s) for s in (entry.payee, entry.narration) if s]
         description = " | ".join(parts) if len(parts) == 2 else (parts[0] if parts else "bank entry")
         style = _amount_style(state.postings, request.ledger_account)
-        return [
+        lines = [
             f"{entry.date.isoformat()} * {description}",
             f"    {request.ledger_account}  {style(entry.amount_minor, entry.currency)}",
             f"      ; bank-id: {entry.bank_id}",
-            f"    {counter}  {style(-entry.amount_minor, entry.currency)}",
         ]
+        lines += [f"    {counter}  {style(amount, entry.currency)}" for counter, amount in entry.postings]
+        return lines
 
     def balance_lines(self, closing: ClosingBalance, request: WritebackRequest, state: BookState) -> list[str]:
         style = _amount_style(state.postings, request.ledger_account)

@@ -31,6 +31,7 @@ from recon.writeback.base import (
     Sink,
     WritebackError,
     WritebackRequest,
+    WritePlan,
 )
 from recon.writeback.beancount_sink import BeancountSink
 from recon.writeback.gnucash_sink import GnucashSink
@@ -38,7 +39,15 @@ from recon.writeback.journal_sink import JournalSink
 from recon.writeback.log import ItemDetails, TargetLog, done_keys
 from recon.writeback.xero_sink import XeroSink
 
-__all__ = ["SINKS", "TargetResult", "WritebackSummary", "bank_id_for", "new_entry_for_bank_row", "write_back"]
+__all__ = [
+    "SINKS",
+    "TargetResult",
+    "WritebackSummary",
+    "bank_id_for",
+    "new_entries_for_bank_rows",
+    "new_entry_for_bank_row",
+    "write_back",
+]
 
 SINKS: dict[str, Callable[..., Sink]] = {
     "beancount": BeancountSink,
@@ -173,11 +182,16 @@ def _write_one(
     dry_run: bool,
 ) -> TargetResult:
     result = TargetResult(sink.target, request.account_id)
-    if not (request.clears or request.new_entries or request.closing):
+    if not _asks_anything(request):
         return result
     log = TargetLog(store, sink.target, request.account_id, run_id, details)
+    # rows booked elsewhere (a transfer's other side) never reach the sink; the log says why
+    held = [PlannedItem("add", e.bank_txn_id, "skipped", note=e.held_because) for e in request.new_entries
+            if e.held_because]  # fmt: skip
+    request = replace(request, new_entries=tuple(e for e in request.new_entries if not e.held_because))
     try:
-        plan = sink.plan(request)
+        plan = sink.plan(request) if _asks_anything(request) else WritePlan(sink.target)
+        plan.items = held + plan.items
     except WritebackError as exc:
         result.error, result.error_exit_code = str(exc), exc.exit_code
         if not dry_run:
@@ -198,6 +212,10 @@ def _write_one(
             return result
     _commit_outcome(log, plan.items)
     return result
+
+
+def _asks_anything(request: WritebackRequest) -> bool:
+    return bool(request.clears or request.new_entries or request.closing)
 
 
 def _commit_outcome(log: TargetLog, items: list[PlannedItem]) -> None:
@@ -288,17 +306,27 @@ def _entries_by_account(store: Store, entries: Sequence[NewEntry]) -> dict[str, 
 
 def new_entry_for_bank_row(store: Store, txn_id: str, *, counter_account: str | None = None) -> NewEntry:
     """The entry that books a bank row as the bank states it (for the rules to fill `counter_account`)."""
+    found = new_entries_for_bank_rows(store, [txn_id])
+    if txn_id not in found:
+        raise UserError(f"no bank row with txn_id '{txn_id}'")
+    return replace(found[txn_id], counter_account=counter_account)
+
+
+def new_entries_for_bank_rows(store: Store, txn_ids: Sequence[str]) -> dict[str, NewEntry]:
+    """`new_entry_for_bank_row` for many rows in one query, by txn_id; unknown ids are left out."""
+    if not txn_ids:
+        return {}
     rows = store.con.execute(
         """SELECT txn_id, external_id, posted_date, amount_minor, currency, payee, description
-           FROM bank_transactions WHERE txn_id = ?""",
-        [txn_id],
+           FROM bank_transactions WHERE txn_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [list(txn_ids)],
     ).fetchall()
-    if not rows:
-        raise UserError(f"no bank row with txn_id '{txn_id}'")
-    t, ext, posted, amount, currency, payee, description = rows[0]
-    if payee and str(description).strip().lower().startswith(str(payee).strip().lower()):
-        payee = None  # the description says it already; "FEE | FEE" helps nobody
-    return NewEntry(
-        bank_txn_id=str(t), bank_id=bank_id_for(str(t), ext), date=posted, amount_minor=int(amount),
-        currency=str(currency), payee=payee, narration=str(description), counter_account=counter_account,
-    )  # fmt: skip
+    entries = {}
+    for t, ext, posted, amount, currency, payee, description in rows:
+        if payee and str(description).strip().lower().startswith(str(payee).strip().lower()):
+            payee = None  # the description says it already; "FEE | FEE" helps nobody
+        entries[str(t)] = NewEntry(
+            bank_txn_id=str(t), bank_id=bank_id_for(str(t), ext), date=posted, amount_minor=int(amount),
+            currency=str(currency), payee=payee, narration=str(description),
+        )  # fmt: skip
+    return entries

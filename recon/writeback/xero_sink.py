@@ -160,21 +160,27 @@ class XeroSink:
             return None, f"the entry is in {entry.currency}, the account in {currency}"
         if entry.amount_minor == 0:
             return None, "Xero takes no bank transaction of 0"
-        code = self._account_code(entry.counter_account)
-        if code is None:
-            return None, (
-                f"no Xero account code for category '{entry.counter_account}': add it to [xero.account_codes] "
-                "or set [xero] default_account_code"
-            )
-        amount = Decimal(format_minor(abs(entry.amount_minor), entry.currency))
+        spend = entry.amount_minor < 0
+        lines: list[dict[str, Any]] = []
+        for account, amount_minor in self._sides(entry):
+            code = self._account_code(account)
+            if code is None:
+                return None, (
+                    f"no Xero account code for category '{account}': add it to [xero.account_codes] "
+                    "or set [xero] default_account_code"
+                )
+            # a line is what the transaction pays (SPEND) or receives (RECEIVE): the other side's amount, so signed
+            line_minor = amount_minor if spend else -amount_minor
+            lines.append({
+                "Description": (entry.narration.strip() or entry.bank_id)[:4000],
+                "Quantity": Decimal(1), "UnitAmount": Decimal(format_minor(line_minor, entry.currency)),
+                "AccountCode": code,
+            })  # fmt: skip
         contact = entry.payee or self.settings.default_contact or entry.narration
         transaction: dict[str, Any] = {
-            "Type": "RECEIVE" if entry.amount_minor > 0 else "SPEND",
+            "Type": "SPEND" if spend else "RECEIVE",
             "Contact": {"Name": (contact.strip() or "Bank")[:255]},
-            "LineItems": [{
-                "Description": (entry.narration.strip() or entry.bank_id)[:4000],
-                "Quantity": Decimal(1), "UnitAmount": amount, "AccountCode": code,
-            }],
+            "LineItems": lines,
             "BankAccount": self._bank_account(),
             "IsReconciled": True,
             "Date": entry.date.isoformat(),
@@ -183,6 +189,13 @@ class XeroSink:
             "LineAmountTypes": "Inclusive",  # the bank's amount is the total, whatever the tax
         }  # fmt: skip
         return XeroWrite(entry.bank_txn_id, entry.bank_id, transaction), ""
+
+    @staticmethod
+    def _sides(entry: NewEntry) -> tuple[tuple[str | None, int], ...]:
+        """The other sides; one without a category (None) takes the default account code."""
+        if entry.counter_postings:
+            return entry.counter_postings
+        return ((entry.counter_account, -entry.amount_minor),)
 
     def _account_code(self, category: str | None) -> str | None:
         if category is not None:
@@ -242,10 +255,14 @@ class XeroSink:
         lines = [f"Xero {self.settings.base_url}: PUT /BankTransactions in bank account {next(iter(bank.values()))}"]
         for w in writes:
             t = w.transaction
-            line = t["LineItems"][0]
+            items = t["LineItems"]
+            total = sum((line["UnitAmount"] for line in items), Decimal(0))
+            accounts = ", ".join(
+                f"{line['AccountCode']}" + (f" {line['UnitAmount']}" if len(items) > 1 else "") for line in items
+            )
             lines.append(
-                f"+ {t['Date']} {t['Type']} {line['UnitAmount']} {t['CurrencyCode']} Reference {t['Reference']} "
-                f"'{t['Contact']['Name']}' account {line['AccountCode']} (reconciled)"
+                f"+ {t['Date']} {t['Type']} {total} {t['CurrencyCode']} Reference {t['Reference']} "
+                f"'{t['Contact']['Name']}' account {accounts} (reconciled)"
             )
         return "\n".join(lines) + "\n"
 
