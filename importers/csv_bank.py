@@ -13,19 +13,24 @@ Profiles for files without a header are never guessed: name them in the config.
 
 from __future__ import annotations
 
+import codecs
+import mmap
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
 from importers.csv_profile import CsvProfile, builtin_profile_names, builtin_profiles
+from importers.text_decoding import utf8_bytes
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
 
-__all__ = ["CsvBankImporter", "detect_profile", "header_names", "profile_matches"]
+__all__ = ["CsvBankImporter", "detect_profile", "header_names", "profile_matches", "read_file_table", "read_table"]
 
 _HEADER_SEARCH_LINES = 60
 
@@ -70,10 +75,9 @@ class CsvBankImporter:
                 "(recon profile guess FILE proposes one)",
             )  # fmt: skip
         try:
-            data = path.read_bytes()
+            table = read_file_table(path, profile)
         except OSError as exc:
             return _refused(name, None, None, f"cannot read the file: {exc.strerror}")
-        table = read_table(name, data, profile)
         if isinstance(table, Problem):
             return Extract(BANK_EXTRACT.empty_frame(), [table])
         return parse_rows(name, table.fields, table.lines, table.header_line, profile, currency)
@@ -97,9 +101,10 @@ def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _header_index(lines: list[str], profile: CsvProfile) -> int | None:
+def _header_index(lines: list[str], profile: CsvProfile, *, count: int | None = None) -> int | None:
+    """Index of the header among the first lines of the file (`count` of them in all, default all given)."""
     if profile.header_pattern is None:
-        return profile.skip_lines if profile.skip_lines < len(lines) else None
+        return profile.skip_lines if profile.skip_lines < (len(lines) if count is None else count) else None
     pattern = re.compile(profile.header_pattern)
     window = lines[profile.skip_lines : profile.skip_lines + _HEADER_SEARCH_LINES]
     return next((profile.skip_lines + i for i, line in enumerate(window) if pattern.search(line)), None)
@@ -132,15 +137,175 @@ def profile_matches(profile: CsvProfile, head: bytes) -> bool:
 
 def read_table(name: str, data: bytes, profile: CsvProfile) -> CsvTable | Problem:
     """Split the file into header and data fields per the profile, or say why it cannot be."""
-    encoding = "utf-8-sig" if profile.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else profile.encoding
     try:
-        text = data.decode(encoding)
+        utf8 = utf8_bytes(data, profile.encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return Problem(
             name, line, None,
             f"not {profile.encoding} text (byte {data[exc.start]:#x}); set encoding in the profile (e.g. latin-1)",
         )  # fmt: skip
+    if b"\r" in utf8 and utf8.count(b"\r") != utf8.count(b"\r\n"):
+        utf8 = utf8.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # old Mac line ends
+    if not profile.drop_lines_matching:
+        table = _read_one_row_per_line(utf8, profile)
+        if table is not None:
+            return table
+    return _read_line_by_line(name, utf8.decode(), profile)
+
+
+def read_file_table(path: Path, profile: CsvProfile) -> CsvTable | Problem:
+    """`read_table` of a file. A UTF-8 file is mapped, not copied, and Polars reads it from its path.
+
+    Polars refuses bytes that are not UTF-8, and the lines Polars does not read are
+    decoded here; either way such a file goes to `read_table`, which names the line.
+    Raises OSError when the file cannot be read.
+    """
+    if codecs.lookup(profile.encoding).name in ("utf-8", "utf-8-sig") and not profile.drop_lines_matching:
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > 0:
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    table = _read_mapped(view, path, profile)
+                if table is not None:
+                    return table
+    return read_table(str(path), path.read_bytes(), profile)
+
+
+def _read_mapped(view: mmap.mmap, path: Path, profile: CsvProfile) -> CsvTable | None:
+    """The fast path on a mapped file with plain newlines and no BOM; None for any other file."""
+    if view[:3] == b"\xef\xbb\xbf" or view.find(b"\r") >= 0:
+        return None  # a BOM to drop, or line ends to normalize: read_table does both
+    try:
+        return _read_one_row_per_line(view, profile, newlines=_newlines(view), source=path)
+    except UnicodeDecodeError:
+        return None
+
+
+def _newlines(view: mmap.mmap) -> int:
+    """How many newline bytes `view` holds, counted a block at a time (no file-sized temporary array)."""
+    codes = np.frombuffer(view, dtype=np.uint8)
+    block = 1 << 20
+    found = np.empty(block, dtype=bool)
+    count, part = 0, codes[:0]
+    try:
+        for start in range(0, len(codes), block):
+            part = codes[start : start + block]
+            np.equal(part, 0x0A, out=found[: len(part)])
+            count += int(np.count_nonzero(found[: len(part)]))
+    finally:
+        del codes, part  # the map cannot close while an array holds it
+    return count
+
+
+def _read_one_row_per_line(
+    data: bytes | mmap.mmap, profile: CsvProfile, *, newlines: int | None = None, source: Path | None = None
+) -> CsvTable | None:
+    """The fast path: Polars reads the data lines straight from the file; None when the file needs the slow one.
+
+    It holds when each data line is one CSV row and no line is junk (blank, or only
+    delimiters and quotes), which is checked after the read; otherwise the line-by-line
+    path reads the file again. Only the preamble and the footer are looked at in Python.
+    `source`, when given, is the file `data` maps (Polars then reads it from there).
+    """
+    if newlines is None:
+        newlines = data.count(b"\n") if isinstance(data, bytes) else data[:].count(b"\n")
+    lines = _LineOffsets(data, newlines=newlines)
+    end = lines.count
+    while end > 0 and not lines.text(end - 1).strip():
+        end -= 1
+    for footer in range(max(end - profile.skip_footer, 0), end):
+        lines.text(footer)  # Polars does not read the footer: its bytes must still be text
+    end -= profile.skip_footer
+    head = [lines.text(i) for i in range(min(end, profile.skip_lines + _HEADER_SEARCH_LINES))]
+    if profile.has_header:
+        header_index = _header_index(head, profile, count=end)
+        if header_index is None:
+            return None  # the line-by-line path words the problem
+        first_data = header_index + 1
+    else:
+        header_index, first_data = None, profile.skip_lines
+    if end <= first_data:
+        return None
+    first_read = first_data if header_index is None else header_index
+    stop = lines.stop(end - 1)
+    if data[stop:] in (b"", b"\n", b"\r\n"):  # the usual end: Polars skips the preamble, nothing is copied
+        fields = _read_fields(source or bytes(data), profile, skip_lines=first_read)
+    else:
+        fields = _read_fields(data[lines.start(first_read) : stop], profile)
+    if isinstance(fields, str) or fields.width == 0 or fields.height != end - first_data:
+        return None  # a quoted line break, or Polars stumbled on a line the slow path may drop as junk
+    if _may_hold_junk(fields, profile):
+        return None
+    line_numbers = pl.int_range(first_data + 1, end + 1, dtype=pl.Int64, eager=True).alias("line")
+    return CsvTable(fields, line_numbers, header_index + 1 if header_index is not None else None)
+
+
+class _LineOffsets:
+    """Where lines of UTF-8 bytes start, found on demand walking from the nearer end: the middle is never split."""
+
+    def __init__(self, data: bytes | mmap.mmap, *, newlines: int):
+        self.data = data
+        self.count = newlines + 1  # as str.split counts: a final newline ends an empty last line
+        self._front = [0]  # starts of lines 0, 1, ... found walking forward
+        self._back = {self.count: len(data) + 1}  # starts of the last lines, walking backward
+        self._first_back = self.count
+
+    def start(self, index: int) -> int:
+        """Offset of the first byte of line `index` (0-based); `count` gives one past the end."""
+        if index < len(self._front):
+            return self._front[index]
+        if index >= self._first_back:
+            return self._back[index]
+        if index - len(self._front) <= self._first_back - index:
+            while len(self._front) <= index:
+                self._front.append(self.data.find(b"\n", self._front[-1]) + 1)
+            return self._front[index]
+        while self._first_back > index:
+            following = self._back[self._first_back]
+            self._first_back -= 1
+            self._back[self._first_back] = self.data.rfind(b"\n", 0, following - 1) + 1
+        return self._back[index]
+
+    def stop(self, index: int) -> int:
+        """Offset just past line `index`, its newline excluded."""
+        return self.start(index + 1) - 1
+
+    def text(self, index: int) -> str:
+        """Line `index` as text, without its line ending."""
+        return self.data[self.start(index) : self.stop(index)].decode().removesuffix("\r")
+
+
+def _junk_pattern(profile: CsvProfile) -> str:
+    return r"^[\s" + re.escape(profile.delimiter + profile.quote) + r"]*$"
+
+
+def _may_hold_junk(fields: pl.DataFrame, profile: CsvProfile) -> bool:
+    """Whether a row may come from a junk line: every field only blanks, delimiters or quotes.
+
+    Only the first column is searched in full; the few rows it flags are checked whole.
+    """
+    pattern = _junk_pattern(profile)
+    suspects = fields.filter(pl.col(fields.columns[0]).fill_null("").str.contains(pattern))
+    if suspects.height == 0:
+        return False
+    return bool(suspects.select(pl.all_horizontal(pl.all().fill_null("").str.contains(pattern))).to_series().any())
+
+
+def _read_fields(csv: bytes | Path, profile: CsvProfile, *, skip_lines: int = 0) -> pl.DataFrame | str:
+    """Every field as text, columns named after the header (stripped); or why Polars cannot read it."""
+    try:
+        fields = pl.read_csv(
+            csv, skip_lines=skip_lines, has_header=profile.has_header, separator=profile.delimiter,
+            quote_char=profile.quote, infer_schema=False, truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )  # fmt: skip
+    except pl.exceptions.PolarsError as exc:
+        return f"not readable as CSV with delimiter '{profile.delimiter}': {str(exc).splitlines()[0]}"
+    return fields.rename({c: c.strip() for c in fields.columns if c.strip() not in fields.columns})
+
+
+def _read_line_by_line(name: str, text: str, profile: CsvProfile) -> CsvTable | Problem:
+    """The general path: every line is looked at, junk lines and `drop_lines_matching` lines are dropped."""
     lines = _lines(text)
     end = len(lines)
     while end > 0 and not lines[end - 1].strip():
@@ -162,23 +327,15 @@ def read_table(name: str, data: bytes, profile: CsvProfile) -> CsvTable | Proble
     body = pl.DataFrame({"text": pl.Series(lines[first_data:end], dtype=pl.String)}).with_row_index(
         "line", offset=first_data + 1
     )
-    junk = pl.col("text").str.replace_all(r"[\s" + re.escape(profile.delimiter + profile.quote) + r"]", "") == ""
+    junk = pl.col("text").str.contains(_junk_pattern(profile))
     for pattern in profile.drop_lines_matching:
         junk = junk | pl.col("text").str.contains(pattern)
     body = body.filter(~junk)
     header_text = lines[header_index] + "\n" if header_index is not None else ""
     csv_text = header_text + "\n".join(body["text"].to_list())
-    try:
-        fields = pl.read_csv(
-            csv_text.encode(), has_header=profile.has_header, separator=profile.delimiter,
-            quote_char=profile.quote, infer_schema=False, truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )  # fmt: skip
-    except pl.exceptions.PolarsError as exc:
-        return Problem(
-            name, None, None, f"not readable as CSV with delimiter '{profile.delimiter}': {str(exc).splitlines()[0]}"
-        )
-    fields = fields.rename({c: c.strip() for c in fields.columns if c.strip() not in fields.columns})
+    fields = _read_fields(csv_text.encode(), profile)
+    if isinstance(fields, str):
+        return Problem(name, None, None, fields)
     header_line = header_index + 1 if header_index is not None else None
     if fields.width == 0 or fields.height == 0:
         return CsvTable(fields, pl.Series("line", [], dtype=pl.Int64), header_line)

@@ -2,9 +2,15 @@
 
 Given the fields (all text) and the line of each row, a profile's column roles are
 parsed as Polars expressions: dates against each declared format, amounts exactly
-(`recon.money.parse_amount_expr`) after the profile's clean-up, the sign from the
-amount, a debit/credit pair or an indicator column. Each value that does not parse
-is a Problem with its line and the column's name as the file writes it.
+after the profile's clean-up, the sign from the amount, a debit/credit pair or an
+indicator column. Each value that does not parse is a Problem with its line and the
+column's name as the file writes it.
+
+Speed: plain amounts ("-1,234.50") are settled by one pattern and a Decimal cast
+(`recon.money.plain_minor_expr`); only the others go through the exact regex path,
+run on a column that holds just those rows. Work that several checks share is
+written to a column once, since eager Polars computes a repeated expression again.
+Money is never a float on either path.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from importers.base import Extract, StatementBalance
 from importers.csv_profile import ColumnRef, CsvProfile
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
-from recon.money import parse_amount_expr
+from recon.money import exact_amount_expr, plain_minor_expr
 
 __all__ = ["parse_rows"]
 
@@ -59,19 +65,48 @@ def _or_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr == "").then(None).otherwise(expr)
 
 
-def _date(text: pl.Expr, formats: list[str]) -> pl.Expr:
-    """The first format that gives a plausible date wins; a two-digit year read as %Y is not plausible."""
-    tries = []
-    for fmt in formats:
-        if any(d in fmt for d in _TIME_DIRECTIVES):
-            parsed = text.str.to_datetime(fmt, strict=False).dt.date()
-        else:
-            parsed = text.str.to_date(fmt, strict=False)
-        tries.append(pl.when(parsed.is_between(_EARLIEST, _LATEST)).then(parsed))
-    return pl.coalesce(tries)
+def _parse_date(text: pl.Expr, fmt: str) -> pl.Expr:
+    if any(d in fmt for d in _TIME_DIRECTIVES):
+        return text.str.to_datetime(fmt, strict=False).dt.date()
+    return text.str.to_date(fmt, strict=False)
 
 
-def _amount(text: pl.Expr, currency: pl.Expr, profile: CsvProfile) -> pl.Expr:
+def _date_columns(fields: pl.DataFrame, texts: dict[str, pl.Expr], formats: list[str]) -> pl.DataFrame:
+    """A date column per text: the first format that gives a plausible date wins.
+
+    A two-digit year read as %Y is not plausible. Each format after the first only reads
+    the rows the formats before it left; each step reads the columns of the step before
+    (eager Polars computes a repeated expression again).
+    """
+    for i, fmt in enumerate(formats):
+        todo = {n: t if i == 0 else pl.when(pl.col(n).is_null()).then(t) for n, t in texts.items()}
+        fields = fields.with_columns(_parse_date(t, fmt).alias(f"{n}_try") for n, t in todo.items())
+        # the usual file has no implausible date: its earliest and latest tell, without a pass per row
+        span = fields.select(
+            *(pl.col(f"{n}_try").min().alias(f"{n}_min") for n in texts),
+            *(pl.col(f"{n}_try").max().alias(f"{n}_max") for n in texts),
+        ).row(0, named=True)
+        plausible = {
+            n: pl.col(f"{n}_try")
+            if span[f"{n}_min"] is None or (span[f"{n}_min"] >= _EARLIEST and span[f"{n}_max"] <= _LATEST)
+            else pl.when(pl.col(f"{n}_try").is_between(_EARLIEST, _LATEST)).then(pl.col(f"{n}_try"))
+            for n in texts
+        }
+        fields = fields.with_columns((p if i == 0 else pl.coalesce(n, p)).alias(n) for n, p in plausible.items())
+    return fields.drop(f"{n}_try" for n in texts)
+
+
+def _plain_text(text: pl.Expr, profile: CsvProfile) -> pl.Expr:
+    """The amount text with the profile's clean-up that the fast path can do: literal removals only."""
+    s = text
+    for char in dict.fromkeys(profile.amount_strip):
+        s = s.str.replace_all(char, "", literal=True)
+    if profile.thousands_sep:
+        s = s.str.replace_all(profile.thousands_sep, "", literal=True)
+    return s
+
+
+def _exact_amount(text: pl.Expr, currency: pl.Expr, profile: CsvProfile) -> pl.Expr:
     """Exact minor units from amount text as the profile writes it; null when it is not exact."""
     s = text
     if profile.amount_strip:
@@ -81,12 +116,67 @@ def _amount(text: pl.Expr, currency: pl.Expr, profile: CsvProfile) -> pl.Expr:
     s = s.str.replace(r"^([+-])\s+", "${1}")
     s = s.str.replace(r"^\((.*)\)$", "-${1}")  # accounting negatives: (12.50)
     s = s.str.replace(r"^([^+-].*)-$", "-${1}")  # trailing minus: 12,50-
-    return parse_amount_expr(s, currency, decimal_mark=profile.decimal_mark, thousands_sep=profile.thousands_sep)
+    return exact_amount_expr(s, currency, decimal_mark=profile.decimal_mark, thousands_sep=profile.thousands_sep)
+
+
+def _amount_columns(
+    fields: pl.DataFrame, raws: dict[str, pl.Expr], currency: pl.Expr, profile: CsvProfile, *, one_currency: str | None
+) -> pl.DataFrame:
+    """`__minor_<role>` for each money column, and `__text_<role>`: its stripped text where the fast path failed.
+
+    Plain numbers (nearly all) are settled by `plain_minor_expr` on the text as read; the
+    rest (surrounding blanks, parentheses, junk, empty cells) is stripped and read by
+    the exact path, on a column holding only those rows, so its regular expressions
+    cost next to nothing. The checks read `__text_<role>`: null where the amount was
+    settled, which no check flags. Each step reads columns the step before wrote
+    (eager Polars computes a repeated expression again).
+    """
+    if not raws:
+        return fields
+    fast_currency = currency if one_currency is None else one_currency
+    fields = fields.with_columns(_plain_text(t, profile).alias(f"__plain_{r}") for r, t in raws.items())
+    fields = fields.with_columns(
+        plain_minor_expr(pl.col(f"__plain_{r}"), fast_currency, decimal_mark=profile.decimal_mark).alias(f"__minor_{r}")
+        for r in raws
+    )
+    fields = fields.drop(f"__plain_{r}" for r in raws).with_columns(
+        pl.when(pl.col(f"__minor_{r}").is_null()).then(t).str.strip_chars().alias(f"__text_{r}")
+        for r, t in raws.items()
+    )
+    rest_count = fields.select((pl.col(f"__text_{r}").str.len_bytes() > 0).sum() for r in raws).row(0)
+    return fields.with_columns(
+        pl.coalesce(pl.col(f"__minor_{r}"), _exact_amount(pl.col(f"__text_{r}"), currency, profile)).alias(
+            f"__minor_{r}"
+        )
+        for r, count in zip(raws, rest_count, strict=True)
+        if count
+    )
+
+
+def _tidy(text: pl.Expr) -> pl.Expr:
+    """Stripped, with runs of whitespace as one space; the work only runs on the (few) rows that need it."""
+    untidy = text.str.contains(r"^\s|\s$|[^\S ]|  ")
+    return pl.coalesce(pl.when(untidy).then(text).str.strip_chars().str.replace_all(r"\s+", " "), text)
 
 
 def _joined(parts: list[pl.Expr]) -> pl.Expr:
-    cleaned = [_or_null(p.str.replace_all(r"\s+", " ")) for p in parts]
-    return pl.concat_str(cleaned, separator=" ", ignore_nulls=True).fill_null("")
+    """Description parts (tidy text columns) joined by a space, empty parts left out."""
+    if len(parts) == 1:
+        return parts[0]
+    return pl.concat_str([_or_null(p) for p in parts], separator=" ", ignore_nulls=True).fill_null("")
+
+
+def _raw(fields: pl.DataFrame, columns: list[str], delimiter: str) -> pl.Expr:
+    """The row's fields joined by the delimiter: the record as read, for audit."""
+    parts = []
+    for c in columns:  # filling nulls costs a pass: only where there are some
+        nulls = fields[c].null_count()
+        parts.append(pl.col(c) if nulls == 0 else pl.lit("") if nulls == fields.height else pl.col(c).fill_null(""))
+    return pl.concat_str(parts, separator=delimiter)
+
+
+def _is_description(role: str) -> bool:
+    return role == "description" or role.startswith("description_")
 
 
 def _quoted(expr: pl.Expr) -> pl.Expr:
@@ -103,6 +193,7 @@ def parse_rows(
 ) -> Extract:
     """Normalized rows, the problems, the closing balance (where a balance column exists) and the accounts named."""
     refs = profile.columns.refs()
+    raw_columns = list(fields.columns)
     resolved: dict[str, str | None] = {role: _resolve(fields, ref) for role, ref in refs.items()}
     missing = [role for role, column in resolved.items() if column is None]
     if missing:
@@ -115,19 +206,32 @@ def parse_rows(
     if fields.height == 0:
         return Extract(BANK_EXTRACT.empty_frame())
 
+    # each role's stripped text once, as a column (eager Polars computes a repeated expression again);
+    # a column with no value at all (a balance nobody fills) reads as empty text without work;
+    # amounts are read as they are, and only the ones the fast path leaves are stripped
+    texts = {r: c for r, c in resolved.items() if c is not None and fields[c].null_count() < fields.height}
+    money_roles: list[str] = [r for r in ("amount", "debit", "credit", "balance") if r in texts]
+    fields = fields.with_columns(
+        (_tidy(pl.col(column).fill_null("")) if _is_description(role) else _text(column)).alias(f"__text_{role}")
+        for role, column in texts.items()
+        if role not in money_roles
+    )
+
     def text(role: str) -> pl.Expr:
-        return _text(resolved.get(role))
+        return pl.col(f"__text_{role}") if role in texts else _text(None)
 
     def label(role: str) -> str:
         column = resolved.get(role)
         return column if column is not None else role
 
     cols = profile.columns
-    posted_date = _date(text("date"), profile.date_formats)
-    value_date = _date(text("value_date"), profile.date_formats)
     fallback_currency = profile.currency or currency
     currency_text = text("currency").str.to_uppercase()
-    row_currency = pl.when(currency_text == "").then(pl.lit(fallback_currency)).otherwise(currency_text)
+    dates = {"__posted_date": text("date"), "__value_date": text("value_date")}
+    fields = _date_columns(fields, dates, profile.date_formats).with_columns(
+        pl.when(currency_text == "").then(pl.lit(fallback_currency)).otherwise(currency_text).alias("__currency"),
+    )
+    posted_date, value_date, row_currency = pl.col("__posted_date"), pl.col("__value_date"), pl.col("__currency")
     checks: list[_Check] = [
         _Check("date", text("date") == "", pl.lit("empty date")),
         _Check(
@@ -142,14 +246,17 @@ def parse_rows(
         ),
         _Check(
             "currency",
-            ~row_currency.str.contains(_CURRENCY_CODE),
+            # one currency for the whole file is checked once, not on every row
+            pl.lit(re.fullmatch(_CURRENCY_CODE, fallback_currency) is None)
+            if resolved.get("currency") is None
+            else ~row_currency.str.contains(_CURRENCY_CODE),
             _quoted(row_currency) + pl.lit(" is not an ISO 4217 currency code"),
         ),
     ]
     # parse each money column once: the row, its checks and the balance all read the parsed column
-    raw_columns = list(fields.columns)
-    money_roles = [r for r in ("amount", "debit", "credit", "balance") if resolved.get(r) is not None]
-    fields = fields.with_columns(_amount(text(r), row_currency, profile).alias(f"__minor_{r}") for r in money_roles)
+    one_currency = fallback_currency if resolved.get("currency") is None else None
+    raws = {r: pl.col(texts[r]).fill_null("") for r in money_roles}
+    fields = _amount_columns(fields, raws, row_currency, profile, one_currency=one_currency)
 
     def minor(role: str) -> pl.Expr:
         return pl.col(f"__minor_{role}") if role in money_roles else pl.lit(None, dtype=pl.Int64)
@@ -163,7 +270,7 @@ def parse_rows(
         checks.append(
             _Check("balance", (text("balance") != "") & balance.is_null(), _quoted(text("balance")) + _NOT_EXACT)
         )
-    description_refs = [r for r in refs if r == "description" or r.startswith("description_")]
+    description_refs = [r for r in refs if _is_description(r)]
     pending_values = [v.lower() for v in profile.sign.pending_values]
 
     frame = fields.select(
@@ -181,10 +288,10 @@ def parse_rows(
         text("status").str.to_lowercase().is_in(pending_values).alias("pending"),
         pl.lit(name).alias("source_file"),
         pl.lit(None, dtype=pl.String).alias("source_element"),
-        pl.concat_str([pl.col(c).fill_null("") for c in raw_columns], separator=profile.delimiter).alias("raw"),
+        _raw(fields, raw_columns, profile.delimiter).alias("raw"),
         balance.alias("_balance"),
         text("account").alias("_account"),
-        # in the same select, so that Polars parses each column once for the rows and the checks
+        # the checks read the columns parsed above, as the rows do
         *[c.failed.fill_null(False).alias(f"_failed_{i}") for i, c in enumerate(checks)],
     )
     problems = _problems(name, fields.with_columns(frame["source_line"]), frame, checks, label)

@@ -4,10 +4,16 @@ Every amount recon stores is an `int` count of the currency's minor unit (cents
 for USD, yen for JPY, fils for BHD). Text is parsed with `Decimal` and refused
 when it is not a plain decimal number or carries more decimals than the currency
 has (rounding would silently change money).
+
+Whole columns are parsed by `parse_amount_expr` in two steps that give the same
+answer as `parse_amount`: a fast path (`plain_amount_expr`: one anchored pattern,
+then a Decimal cast the pattern makes exact) settles the usual amounts, and the
+exact regex path (`exact_amount_expr`) reads only the rows it left.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import polars as pl
@@ -15,11 +21,15 @@ import polars as pl
 __all__ = [
     "AmountError",
     "currency_exponent",
+    "exact_amount_expr",
     "format_minor",
     "minor_to_decimal_expr",
     "parse_amount",
     "parse_amount_expr",
+    "plain_amount_expr",
+    "plain_minor_expr",
     "to_minor",
+    "unsettled",
 ]
 
 # ISO 4217 currencies whose minor unit is not 1/100; everything else has 2 decimals.
@@ -117,19 +127,70 @@ def minor_to_decimal_expr(amount: pl.Expr, currency: pl.Expr) -> pl.Expr:
 
 _PLAIN_NUMBER = r"^[+-]?(\d{1,15}(\.\d*)?|\.\d+)$"
 
+# The fast path settles only amounts of at most 14 integer digits and 4 significant decimals,
+# so that the value times 10**4 always fits an Int64 (and a Decimal cast never has to round).
+_FAST_SCALE = 4
 
-def parse_amount_expr(
+
+def _fast_pattern(decimal_mark: str, decimals: int) -> str:
+    """Sign, 1-14 digits, then at most `decimals` significant decimals and some trailing zeros."""
+    mark = re.escape(decimal_mark)
+    significant = rf"[0-9]{{0,{decimals}}}" if decimals else ""
+    leading_mark = rf"{mark}[0-9]{{1,{decimals}}}0{{0,20}}" if decimals else rf"{mark}0{{1,20}}"
+    return rf"^[+-]?([0-9]{{1,14}}({mark}{significant}0{{0,20}})?|{leading_mark})$"
+
+
+def plain_amount_expr(
+    text: pl.Expr,
+    currency: pl.Expr | str,
+    *,
+    decimal_mark: str = ".",
+    thousands_sep: str | None = None,
+) -> pl.Expr:
+    """The fast path of `parse_amount_expr`: minor units where the text is a plain number, else null.
+
+    A plain number is what nearly every bank writes: an optional sign, up to 14 digits,
+    the decimal mark and no more significant decimals than the currency has. Null means
+    "not settled here", not "refused": the caller hands those rows to
+    `exact_amount_expr`. A value it gives is always exact (tests compare it with
+    `parse_amount` on random text). `currency` is one code for the whole column
+    (faster) or an expression per row.
+    """
+    s = text.str.strip_chars()
+    if thousands_sep:
+        s = s.str.replace_all(thousands_sep, "", literal=True)
+    return plain_minor_expr(s, currency, decimal_mark=decimal_mark)
+
+
+def plain_minor_expr(plain_text: pl.Expr, currency: pl.Expr | str, *, decimal_mark: str = ".") -> pl.Expr:
+    """`plain_amount_expr` on text already stripped and rid of thousands separators.
+
+    It reads `plain_text` twice, so give it a column, not a costly expression (eager
+    Polars computes a repeated expression twice). One anchored pattern admits the text,
+    then a Decimal cast at a scale the pattern guarantees is enough, so it never rounds.
+    """
+    decimals = currency_exponent(currency) if isinstance(currency, str) else _FAST_SCALE
+    plain = plain_text.str.contains(_fast_pattern(decimal_mark, decimals))
+    number = plain_text if decimal_mark == "." else plain_text.str.replace(decimal_mark, ".", literal=True)
+    # the Decimal's integer is the amount in 10**-decimals units; out of Int64 range it is null
+    scaled = pl.when(plain).then(number).cast(pl.Decimal(38, decimals), strict=False).to_physical()
+    scaled = scaled.cast(pl.Int64, strict=False)
+    if isinstance(currency, str):
+        return scaled
+    # per-row currencies: settled at 4 decimals, then only where no decimal is lost
+    exponent = currency.replace_strict(_EXPONENTS, default=2, return_dtype=pl.Int64)
+    unit = pl.lit(10, dtype=pl.Int64).pow(pl.lit(_FAST_SCALE, dtype=pl.Int64) - exponent)
+    return pl.when(scaled % unit == 0).then(scaled // unit)
+
+
+def exact_amount_expr(
     text: pl.Expr,
     currency: pl.Expr,
     *,
     decimal_mark: str = ".",
     thousands_sep: str | None = None,
 ) -> pl.Expr:
-    """Vectorized `parse_amount`: decimal text -> Int64 minor units, null where the text is not exact.
-
-    Null marks a refusal (not a number, or more decimals than the currency has); the
-    caller turns each null into a `Problem` with its line. Empty text is also null.
-    """
+    """The exact path of `parse_amount_expr`, for any text: slower, it runs only where the fast path gave up."""
     s = text.str.strip_chars().str.replace(r"^([+-])\s+", "${1}")  # "- 12.00" as the scalar parser reads it
     if thousands_sep:
         s = s.str.replace_all(thousands_sep, "", literal=True)
@@ -149,3 +210,30 @@ def parse_amount_expr(
     magnitude = whole * pl.lit(10, dtype=pl.Int64).pow(exponent) + frac_minor
     signed = pl.when(s.str.starts_with("-")).then(-magnitude).otherwise(magnitude)
     return pl.when(s.str.contains(_PLAIN_NUMBER) & fits).then(signed).otherwise(None)
+
+
+def unsettled(text: pl.Expr, fast: pl.Expr) -> pl.Expr:
+    """`text` where `fast` is null and the text not empty, else null (empty text is never an amount).
+
+    The exact path then runs on a mostly-null column, where string work costs next to nothing.
+    """
+    return pl.when(fast.is_null() & (text.str.len_bytes() > 0)).then(text)
+
+
+def parse_amount_expr(
+    text: pl.Expr,
+    currency: pl.Expr,
+    *,
+    decimal_mark: str = ".",
+    thousands_sep: str | None = None,
+) -> pl.Expr:
+    """Vectorized `parse_amount`: decimal text -> Int64 minor units, null where the text is not exact.
+
+    Null marks a refusal (not a number, or more decimals than the currency has); the
+    caller turns each null into a `Problem` with its line. Empty text is also null.
+    Plain numbers take the fast path (`plain_amount_expr`); only the rest go through
+    the exact regex path (`exact_amount_expr`), which gives the same answer for any text.
+    """
+    fast = plain_amount_expr(text, currency, decimal_mark=decimal_mark, thousands_sep=thousands_sep)
+    exact = exact_amount_expr(unsettled(text, fast), currency, decimal_mark=decimal_mark, thousands_sep=thousands_sep)
+    return pl.coalesce(fast, exact)

@@ -2,10 +2,18 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon.money import AmountError, format_minor, minor_to_decimal_expr, parse_amount, parse_amount_expr
+from recon.money import (
+    AmountError,
+    exact_amount_expr,
+    format_minor,
+    minor_to_decimal_expr,
+    parse_amount,
+    parse_amount_expr,
+    plain_amount_expr,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +80,85 @@ def test_minor_to_decimal_expr_matches_format_minor() -> None:
         assert [Decimal(t) for t in texts] == [
             Decimal(v).scaleb(-{"USD": 2, "JPY": 0, "BHD": 3}[currency]) for v in values
         ]
+
+
+# --- the fast path of parse_amount_expr against the exact Decimal parser ---------------------------
+
+CURRENCIES = ["USD", "JPY", "BHD", "CLF"]
+# (decimal_mark, thousands_sep) pairs the profiles use
+NOTATIONS = [(".", None), (".", ","), (",", "."), (",", " "), (",", None)]
+
+
+def scalar_or_none(text: str, currency: str, decimal_mark: str, thousands_sep: str | None) -> int | None:
+    try:
+        return parse_amount(text, currency, decimal_mark=decimal_mark, thousands_sep=thousands_sep)
+    except AmountError:
+        return None
+
+
+def amount_texts() -> st.SearchStrategy[str]:
+    """Plain amounts as banks write them, and near misses: junk characters, long digit runs, exponents."""
+    digits = st.text(alphabet="0123456789", min_size=0, max_size=17)
+    plain = st.builds(
+        lambda sign, whole, mark, frac, pad: f"{sign}{whole}{mark}{frac}{pad}",
+        st.sampled_from(["", "-", "+", " -", "--"]),
+        digits,
+        st.sampled_from(["", ".", ","]),
+        digits,
+        st.sampled_from(["", " ", "0000", "e5", "x"]),
+    )
+    noisy = st.text(alphabet="0123456789.,-+ eE()$\u00a0\u0660", max_size=16)
+    return st.one_of(plain, noisy)
+
+
+@settings(deadline=None)  # Polars under a loaded machine
+@given(
+    st.lists(amount_texts(), max_size=40),
+    st.sampled_from(CURRENCIES),
+    st.sampled_from(NOTATIONS),
+    st.booleans(),
+)
+def test_fast_path_is_exact_or_silent(
+    texts: list[str], currency: str, notation: tuple[str, str | None], per_row: bool
+) -> None:
+    decimal_mark, thousands_sep = notation
+    frame = pl.DataFrame({"t": texts, "c": [currency] * len(texts)}, schema={"t": pl.String, "c": pl.String})
+    code: pl.Expr | str = pl.col("c") if per_row else currency
+    got = frame.select(
+        fast=plain_amount_expr(pl.col("t"), code, decimal_mark=decimal_mark, thousands_sep=thousands_sep),
+        both=parse_amount_expr(pl.col("t"), pl.col("c"), decimal_mark=decimal_mark, thousands_sep=thousands_sep),
+        exact=exact_amount_expr(pl.col("t"), pl.col("c"), decimal_mark=decimal_mark, thousands_sep=thousands_sep),
+    )
+    for text, fast, both, exact in zip(texts, *got.get_columns(), strict=True):
+        expected = scalar_or_none(text, currency, decimal_mark, thousands_sep)
+        if fast is not None:  # what the fast path settles is exactly what Decimal says
+            assert fast == expected, (text, currency, notation)
+        assert both == exact, (text, currency, notation)  # the fast path never changes an answer
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(min_value=-(10**13), max_value=10**13), max_size=40), st.sampled_from(CURRENCIES))
+def test_fast_path_settles_what_banks_write(minors: list[int], currency: str) -> None:
+    texts = [format_minor(m, currency) for m in minors]
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    assert frame.select(plain_amount_expr(pl.col("t"), currency)).to_series().to_list() == minors
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "expected"),
+    [
+        ("1.005", "USD", None),  # a Decimal cast would round this to 1.00 or 1.01: the fast path leaves it
+        ("1.0050", "BHD", 1005),
+        ("12.5", "JPY", None),
+        ("12.000", "JPY", 12),
+        ("-0.00", "USD", 0),
+        ("1e5", "USD", None),
+        ("99999999999999.99", "USD", 9999999999999999),
+        ("123456789012345.00", "USD", None),  # 15 digits: left to the exact path
+        ("(1.00)", "USD", None),
+    ],
+)
+def test_fast_path_edges(text: str, currency: str, expected: int | None) -> None:
+    got = pl.DataFrame({"t": [text]}).select(plain_amount_expr(pl.col("t"), currency)).item()
+    assert got == expected
+    assert got is None or got == parse_amount(text, currency)

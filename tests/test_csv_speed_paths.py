@@ -1,0 +1,199 @@
+"""The fast paths of the CSV importer give exactly what the slow, general paths give.
+
+Reading: Polars reads the data lines straight from the file when each line is one row
+and no line is junk (`_read_one_row_per_line`, on a mapped ASCII file or on the bytes);
+otherwise every line is looked at (`_read_line_by_line`). Amounts: plain numbers are settled by a pattern and a Decimal
+cast, the rest by the exact regex path (`_exact_amount`). Dates: each format after the
+first only reads the rows the formats before it left.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importers.csv_bank import CsvTable, _read_line_by_line, _read_one_row_per_line, read_file_table, read_table
+from importers.csv_columns import _amount_columns, _date_columns, _exact_amount
+from importers.csv_profile import CsvProfile, ProfileColumns
+
+COLUMNS = ProfileColumns(date="Date", description="Memo", amount="Amount")
+
+
+def profile(**options: object) -> CsvProfile:
+    return CsvProfile.model_validate({"date_formats": ["%Y-%m-%d"], "columns": COLUMNS, **options})
+
+
+PROFILES = [
+    profile(),
+    profile(thousands_sep=",", amount_strip="$"),
+    profile(decimal_mark=",", thousands_sep="."),
+    profile(decimal_mark=",", thousands_sep=" ", amount_strip="€ "),
+    profile(delimiter=";", skip_lines=2, skip_footer=1),
+    profile(header_pattern="^Date", quote="'"),
+    profile(has_header=False, columns=ProfileColumns(date=1, description=2, amount=3), skip_lines=1),
+]
+
+# --- amounts -----------------------------------------------------------------------------------------
+
+amount_text = st.one_of(
+    st.builds(
+        lambda sign, whole, mark, frac, tail: f"{sign}{whole}{mark}{frac}{tail}",
+        st.sampled_from(["", "-", "+", "(", "$", "€ ", "- "]),
+        st.text(alphabet="0123456789,. ", max_size=12),
+        st.sampled_from(["", ".", ","]),
+        st.text(alphabet="0123456789", max_size=6),
+        st.sampled_from(["", "-", ")", " ", "$", "x"]),
+    ),
+    st.text(alphabet="0123456789.,-+ ()$€\t", max_size=14),
+    st.builds(lambda pad, text: f"{pad}{text}{pad}", st.sampled_from([" ", "\t", "\u00a0"]), st.just("12.50")),
+)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(amount_text, min_size=1, max_size=40), st.sampled_from(PROFILES), st.sampled_from(["USD", "JPY", "BHD"])
+)
+def test_fast_amounts_equal_the_exact_path(texts: list[str], prof: CsvProfile, currency: str) -> None:
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    code = pl.lit(currency)
+    exact = frame.select(_exact_amount(pl.col("t").str.strip_chars(), code, prof)).to_series().to_list()
+    for one_currency in (currency, None):
+        both = _amount_columns(frame, {"amount": pl.col("t")}, code, prof, one_currency=one_currency)
+        assert both["__minor_amount"].to_list() == exact
+        # the checks see the stripped text of every amount the fast path left (null: settled)
+        for left, minor, raw in zip(both["__text_amount"], both["__minor_amount"], texts, strict=True):
+            assert left == raw.strip() if left is not None else minor is not None
+
+
+# --- dates -------------------------------------------------------------------------------------------
+
+
+def first_plausible(texts: list[str], formats: list[str]) -> list[date | None]:
+    """The former single-expression reading: every format on every row, the first plausible one wins."""
+    tries = []
+    for fmt in formats:
+        parsed = pl.col("t").str.to_date(fmt, strict=False)
+        tries.append(pl.when(parsed.is_between(date(1900, 1, 1), date(2199, 12, 31))).then(parsed))
+    return pl.DataFrame({"t": texts}, schema={"t": pl.String}).select(pl.coalesce(tries)).to_series().to_list()
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["2024-03-01", "01.03.2024", "01.03.24", "3/1/24", "03/01/2024", "24-03-01", "", "x", "31.02.2024"]
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.permutations(["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%m/%d/%y", "%m/%d/%Y"]),
+    st.integers(min_value=1, max_value=5),
+)
+def test_dates_read_format_by_format_equal_every_format_at_once(texts: list[str], formats: list[str], n: int) -> None:
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    got = _date_columns(frame, {"d": pl.col("t")}, formats[:n])["d"].to_list()
+    assert got == first_plausible(texts, formats[:n])
+
+
+# --- reading the lines -------------------------------------------------------------------------------
+
+data_line = st.one_of(
+    st.builds(
+        lambda d, memo, amount: f"2024-01-{d:02d},{memo},{amount}",
+        st.integers(min_value=1, max_value=28),
+        st.sampled_from(["coffee", '"a, b"', '"two\nlines"', "", "  spaced  ", '"q""uote"', "'x'"]),
+        st.sampled_from(["1.00", "-2,50", "3", ""]),
+    ),
+    st.sampled_from(["", "   ", ",,", '"",""', ";;", "total,,9", "\t", '"unclosed,1,2']),
+)
+
+
+def csv_bytes(preamble: list[str], header: str, body: list[str], footer: list[str], newline: str, bom: bool) -> bytes:
+    text = newline.join([*preamble, header, *body, *footer]) + newline
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+
+
+def same_table(a: CsvTable, b: CsvTable) -> bool:
+    return a.fields.equals(b.fields) and a.lines.to_list() == b.lines.to_list() and a.header_line == b.header_line
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(st.sampled_from(["Bank export", "", "Account;1234"]), max_size=3),
+    st.lists(data_line, max_size=8),
+    st.lists(st.sampled_from(["", "Total,,9", " "]), max_size=3),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+    st.sampled_from(PROFILES),
+)
+def test_fast_reading_equals_reading_line_by_line(
+    preamble: list[str], body: list[str], footer: list[str], newline: str, bom: bool, prof: CsvProfile
+) -> None:
+    header = "Date,Memo,Amount".replace(",", prof.delimiter)
+    body = [line.replace(",", prof.delimiter) for line in body]
+    data = csv_bytes(preamble, header, body, footer, newline, bom)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_bytes(data)
+        from_file = read_file_table(path, prof)  # an ASCII file is mapped, not read
+    slow = _read_line_by_line(str(path), data.decode("utf-8-sig"), prof)
+    for fast in (read_table(str(path), data, prof), from_file):
+        if isinstance(slow, CsvTable) and isinstance(fast, CsvTable):
+            assert same_table(fast, slow)
+        else:
+            assert fast == slow
+
+
+def test_an_ordinary_export_takes_the_fast_path() -> None:
+    data = b'Date,Memo,Amount\n2024-01-02,coffee,-3.50\n2024-01-03,"rent, May",-900.00\n'
+    table = _read_one_row_per_line(data, PROFILES[0])
+    assert table is not None
+    assert table.lines.to_list() == [2, 3]
+    assert table.fields["Memo"].to_list() == ["coffee", "rent, May"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'Date,Memo,Amount\n2024-01-02,"two\nlines",1\n2024-01-03,x,2\n',  # a quoted line break
+        b"Date,Memo,Amount\n2024-01-02,x,1\n,,\n2024-01-03,x,2\n",  # a junk line
+        b"Date,Memo,Amount\n\n2024-01-03,x,2\n",  # a blank line
+    ],
+)
+def test_files_the_fast_path_leaves_to_the_line_by_line_path(data: bytes) -> None:
+    assert _read_one_row_per_line(data, PROFILES[0]) is None
+    table = read_table("f.csv", data, PROFILES[0])
+    assert isinstance(table, CsvTable)
+    assert table.lines.to_list()[-1] == data.count(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        ("Date,Memo,Amount\n2024-01-02,Caf\u00e9 M\u00fcller,-3.50\n".encode(), None),  # UTF-8: mapped, read as is
+        (b"Date,Memo,Amount\n2024-01-02,caf\xe9,-3.50\n", 2),  # latin-1 bytes in a row
+        (b"Date,Memo,Amount\n2024-01-02,x,-3.50\nTotal \xe9\n", 3),  # ... in the footer Polars never reads
+        (b"Export \xe9\nDate,Memo,Amount\n2024-01-02,x,-3.50\n", 1),  # ... in the preamble
+    ],
+)
+def test_a_mapped_file_is_checked_as_text_like_any_other(tmp_path: Path, data: bytes, line: int | None) -> None:
+    prof = profile(header_pattern="^Date", skip_footer=1 if b"Total" in data else 0)
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    got, from_bytes = read_file_table(path, prof), read_table(str(path), data, prof)
+    if line is None:
+        assert isinstance(got, CsvTable)
+        assert isinstance(from_bytes, CsvTable)
+        assert same_table(got, from_bytes)
+        assert got.fields["Memo"].to_list() == ["Caf\u00e9 M\u00fcller"]
+    else:
+        assert got == from_bytes
+        assert not isinstance(got, CsvTable)
+        assert got.line == line
+        assert "not utf-8 text" in got.message
