@@ -173,13 +173,13 @@ def plan_supersessions(
             plan.changes[-1] = replace(plan.changes[-1], successor_external_id=entry.successor_external_id)
 
     handled = {c.txn_id for c in plan.changes}
-    for row in staged_booked.iter_rows(named=True):
-        old = stored.get(row["txn_id"])
-        if old is not None and old["pending"] and row["txn_id"] not in handled:
-            plan.changes.append(_change("booked", row["txn_id"], row["external_id"] or row["txn_id"], row, old))
+    stored_pending = [t for t, old in stored.items() if old["pending"] and t not in handled]
+    for row in staged_booked.filter(pl.col("txn_id").is_in(stored_pending)).iter_rows(named=True):
+        old = stored[row["txn_id"]]
+        plan.changes.append(_change("booked", row["txn_id"], row["external_id"] or row["txn_id"], row, old))
 
     superseded = ever_gone | {c.txn_id for c in plan.changes if not c.same_row}
-    plan.not_again = [i for i in staged["txn_id"].to_list() if i in superseded]
+    plan.not_again = staged.filter(pl.col("txn_id").is_in(list(superseded)))["txn_id"].to_list() if superseded else []
     return plan
 
 
