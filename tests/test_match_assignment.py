@@ -6,7 +6,7 @@ import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match import match
-from recon.match.assignment import assign_one_to_one, mutual_best
+from recon.match.assignment import assign_one_to_one, mutual_best, strongest_candidates
 from tests.match_rows import bank_rows, ledger_rows, linked
 
 SETTINGS = MatchingSettings(bank_days_after_books=20, bank_days_before_books=20)
@@ -50,3 +50,52 @@ def test_each_row_is_taken_at_most_once() -> None:
     taken = assign_one_to_one(pairs)
     assert taken.height == 5
     assert taken["b_idx"].n_unique() == taken["l_idx"].n_unique() == 5
+
+
+def test_a_dense_bucket_of_look_alike_dues_still_pairs_the_named_payer_days_away() -> None:
+    # twenty same-amount dues nearer in date than the right one: pruning by date alone would drop it
+    others = [
+        {"id": f"o{i:02d}", "day": -4, "amount": 5000, "description": "Membership dues - " + name,
+         "counterparty": name}
+        for i, name in enumerate(f"{first} {last}" for first in ("Bo", "Cy", "Dee", "Eve") for last in
+                                 ("Jones", "Brown", "Garcia", "Miller", "Davis"))
+    ]  # fmt: skip
+    right = {"id": "ana", "day": -5, "amount": 5000, "description": "Membership dues - Ana Smith",
+             "counterparty": "Ana Smith"}  # fmt: skip
+    # and every other payer's bank row, one day from the right ledger row: both sides of every pair are
+    # crowded, and for both rows of the right pair it is the farthest in date
+    their_deposits = [
+        {"id": "b" + str(o["id"]), "day": -4, "amount": 5000, "description": "DEPOSIT DUES " + str(o["counterparty"])}
+        for o in others
+    ]
+    bank = bank_rows({"id": "b", "day": 0, "amount": 5000, "description": "DEPOSIT DUES ANA SMITH"}, *their_deposits)
+    result = match(bank, ledger_rows(*others, right), settings=MatchingSettings())
+    assert ("b", "ana") in linked(result.links)
+    assert {("b" + str(o["id"]), str(o["id"])) for o in others} <= linked(result.links)
+
+
+def test_pruning_keeps_every_rows_best_pairs_and_reports_the_best_score_lost() -> None:
+    # a dense bucket: ten bank and ten ledger look-alikes, the score falling with the day distance
+    dense = _pairs([(b, e, round(0.90 - 0.01 * abs(b - e), 2), b - e) for b in range(10) for e in range(10)])
+    kept, lost = strongest_candidates(dense, per_row=2)
+    kept_pairs = set(kept.select("b_idx", "l_idx").iter_rows())
+    assert {(i, i) for i in range(10)} <= kept_pairs  # the pairs the assignment needs
+    assert (0, 2) not in kept_pairs  # both rows have two better candidates
+    assert (0, 9) not in kept_pairs
+    assert kept.height < dense.height
+    assert set(assign_one_to_one(kept).select("b_idx", "l_idx").iter_rows()) == {(i, i) for i in range(10)}
+    # the best score each row lost is a rival for `decide`: (0, 2) and (2, 0) at 0.88
+    assert lost.filter((pl.col("b_idx") == 0) & (pl.col("l_idx") == 0)).select("lost_b", "lost_l").row(0) == (
+        0.88,
+        0.88,
+    )
+
+
+def test_pruning_keeps_ties_and_changes_nothing_when_no_row_is_crowded() -> None:
+    tied = _pairs([(0, e, 0.9, 1) for e in range(4)] + [(b, 9, 0.7, 0) for b in range(1, 3)])
+    kept, lost = strongest_candidates(tied, per_row=2)
+    assert kept.height == tied.height  # every ledger row has one pair: all kept
+    assert lost.is_empty()
+    crowded = _pairs([(0, e, 0.9, 1) for e in range(4)] + [(b, e, 0.5, 3) for b in range(1, 4) for e in range(4)])
+    kept, _ = strongest_candidates(crowded, per_row=2)
+    assert {(0, e) for e in range(4)} <= set(kept.select("b_idx", "l_idx").iter_rows())  # the four tied 0.9s stay

@@ -61,3 +61,50 @@ def test_no_group_when_nothing_sums_exactly_or_the_group_would_be_too_large() ->
         settings=small,
     )
     assert result.matches.is_empty()
+
+
+def test_instalments_that_name_nothing_are_not_grouped() -> None:
+    # two bank credits that happen to sum to an invoice, without its number: a coincidence, not a plan
+    result = match(
+        bank_rows(
+            {"id": "p1", "day": 2, "amount": 60000, "description": "ACH CREDIT GLOBEX"},
+            {"id": "p2", "day": 5, "amount": 40000, "description": "ACH CREDIT GLOBEX"},
+        ),
+        ledger_rows({"id": "inv", "day": 0, "amount": 100000, "description": "Invoice 7001", "counterparty": "Globex",
+                     "reference": "INV-7001"}),
+        settings=SETTINGS,
+    )  # fmt: skip
+    assert result.matches.is_empty()
+
+
+def test_parts_are_tried_nearest_day_first_up_to_the_cap() -> None:
+    deposit = bank_rows({"id": "dep", "day": 0, "amount": 30000, "description": "DEPOSIT"})
+    receipts = ledger_rows(
+        {"id": "a", "day": 0, "amount": 10000, "description": "Receipt"},
+        {"id": "b", "day": 0, "amount": 20000, "description": "Receipt"},
+        {"id": "c", "day": -2, "amount": 12000, "description": "Receipt"},
+        {"id": "d", "day": -2, "amount": 18000, "description": "Receipt"},
+    )
+    near = match(deposit, receipts, settings=MatchingSettings(group_max_candidates=2))
+    assert linked(near.links) == {("dep", "a"), ("dep", "b")}
+    assert near.matches["reasons"].str.contains("ambiguous").not_().all()
+    wide = match(deposit, receipts, settings=SETTINGS)
+    assert "ambiguous: 2 subsets sum to the amount" in wide.matches["reasons"][0]
+
+
+def test_a_row_that_lost_a_candidate_at_its_own_amount_is_not_searched_as_a_sum() -> None:
+    # two bank rows want "same"; the one left over is a 1:1 row without a partner, and "x" + "y"
+    # summing to it is no reason to group them
+    result = match(
+        bank_rows(
+            {"id": "dep1", "day": 0, "amount": 30000, "description": "DEPOSIT"},
+            {"id": "dep2", "day": 0, "amount": 30000, "description": "DEPOSIT"},
+        ),
+        ledger_rows(
+            {"id": "same", "day": -1, "amount": 30000, "description": "Deposit"},
+            {"id": "x", "day": 0, "amount": 10000, "description": "Receipt"},
+            {"id": "y", "day": 0, "amount": 20000, "description": "Receipt"},
+        ),
+        settings=SETTINGS,
+    )
+    assert result.matches["kind"].to_list() == ["1:1"]

@@ -14,6 +14,10 @@ one by one:
   sequential greedy result, vectorized).
 
 Ties are broken by smaller date distance, then by row order, so runs are repeatable.
+
+Before that, `strongest_candidates` keeps a pair only when it is among the best
+`CANDIDATES_PER_ROW` of its bank row or of its ledger row: dense buckets of recurring
+amounts would otherwise make a few components of millions of pairs.
 """
 
 from __future__ import annotations
@@ -30,6 +34,64 @@ MAX_DENSE_CELLS = 4_000_000
 """Components with more (bank rows x ledger rows) than this use mutual-best rounds."""
 DAY_PENALTY = 1e-6
 """Weight of the squared day distance in the optimal assignment: breaks ties only."""
+
+
+CANDIDATES_PER_ROW = 12
+"""Pairs a row keeps for the assignment: its best ones by score (then nearest date)."""
+
+
+def _among_best(row: np.ndarray, score: np.ndarray, per_row: int) -> np.ndarray:
+    """Whether each pair scores at least the `per_row`-th best score of its row (ties all kept)."""
+    counts = np.bincount(row)
+    keep = counts[row] <= per_row
+    crowded = np.flatnonzero(~keep)
+    if len(crowded) == 0:
+        return keep
+    group, points = row[crowded].astype(np.int64), score[crowded]
+    # scores are rounded to 4 decimals: an integer key sorts by row, then best score first
+    order = pl.Series(group * 20_001 + (10_000 - points)).arg_sort().to_numpy()
+    sorted_group = group[order]
+    starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    threshold = np.zeros(len(counts), dtype=np.int64)
+    threshold[sorted_group[starts]] = points[order][starts + np.minimum(sizes, per_row) - 1]
+    keep[crowded] = points >= threshold[group]
+    return keep
+
+
+def strongest_candidates(
+    pairs: pl.DataFrame, *, per_row: int = CANDIDATES_PER_ROW
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(pairs among the `per_row` best of their bank row or of their ledger row, the best score each row lost).
+
+    Dense buckets of recurring amounts give a row a hundred look-alike candidates a
+    few days apart. A pair is dropped only when *both* its rows have `per_row` candidates
+    scoring at least as well (ties are all kept), so the best pair of every row, and
+    every pair either row ranks near its top, stays. The optimal assignment can differ
+    from the unpruned one only where both rows of a pair had `per_row` stronger
+    alternatives; and `decide` counts the best score a row lost (`lost_b`, `lost_l`,
+    for the kept pairs of such rows) as a rival, so pruning never yields an `auto`
+    match the full candidate set would not.
+    """
+    lost_schema = {"b_idx": pl.UInt32, "l_idx": pl.UInt32, "lost_b": pl.Float64, "lost_l": pl.Float64}
+    if pairs.is_empty():
+        return pairs, pl.DataFrame(schema=lost_schema)
+    points = np.rint(pairs["score"].to_numpy() * 10_000).astype(np.int64)
+    keep = _among_best(pairs["b_idx"].to_numpy(), points, per_row) | _among_best(
+        pairs["l_idx"].to_numpy(), points, per_row
+    )
+    if keep.all():
+        return pairs, pl.DataFrame(schema=lost_schema)
+    kept_mask = pl.Series("keep", keep)
+    kept = pairs.filter(kept_mask)
+    lost = pairs.select("b_idx", "l_idx", "score").filter(~kept_mask)
+    lost_rivals = (
+        kept.select("b_idx", "l_idx")
+        .join(lost.group_by("b_idx").agg(pl.col("score").max().alias("lost_b")), on="b_idx", how="left")
+        .join(lost.group_by("l_idx").agg(pl.col("score").max().alias("lost_l")), on="l_idx", how="left")
+        .filter(pl.col("lost_b").is_not_null() | pl.col("lost_l").is_not_null())
+    )
+    return kept, lost_rivals.cast(lost_schema)  # type: ignore[arg-type]
 
 
 def mutual_best(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -85,11 +147,17 @@ def assign_one_to_one(pairs: pl.DataFrame) -> pl.DataFrame:
     """The pairs taken, one per row at most (a subset of `pairs`, sorted by b_idx)."""
     if pairs.is_empty():
         return pairs
-    graph = pairs.with_columns(components(pairs))
-    sizes = graph.group_by("component").agg(
-        pl.col("b_idx").n_unique().alias("n_bank"), pl.col("l_idx").n_unique().alias("n_ledger")
+    # the graph work runs on the four columns it reads; the taken pairs get their other columns back at the end
+    graph = (
+        pairs.select("b_idx", "l_idx", "score", "date_diff_days")
+        .with_row_index("_pair")
+        .with_columns(components(pairs))
+        .with_columns(
+            pl.col("b_idx").n_unique().over("component").alias("n_bank"),
+            pl.col("l_idx").n_unique().over("component").alias("n_ledger"),
+        )
     )
-    graph = graph.join(sizes, on="component")
+    columns = ["_pair", "b_idx", "l_idx", "score", "date_diff_days"]
     is_star = (pl.col("n_bank") == 1) | (pl.col("n_ledger") == 1)
     stars = (
         graph.filter(is_star)
@@ -98,11 +166,12 @@ def assign_one_to_one(pairs: pl.DataFrame) -> pl.DataFrame:
         .group_by("component", maintain_order=True)
         .first()
     )
-    taken = [stars.select(pairs.columns)]
+    taken = [stars.select("_pair")]
     dense = graph.filter(~is_star & (pl.col("n_bank") * pl.col("n_ledger") <= MAX_DENSE_CELLS))
     for _, component in dense.sort("component", "b_idx", "l_idx").group_by("component", maintain_order=True):
-        taken.append(_optimal(component).select(pairs.columns))
+        taken.append(_optimal(component).select("_pair"))
     huge = graph.filter(~is_star & (pl.col("n_bank") * pl.col("n_ledger") > MAX_DENSE_CELLS))
     if not huge.is_empty():
-        taken.append(mutual_best(huge.select(pairs.columns)))
-    return pl.concat(taken).sort("b_idx", "l_idx")
+        taken.append(mutual_best(huge.select(columns)).select("_pair"))
+    rows = pl.concat(taken)["_pair"].sort()
+    return pairs[rows.to_numpy()].sort("b_idx", "l_idx")

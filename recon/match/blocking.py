@@ -25,11 +25,11 @@ import polars as pl
 
 from recon.config import MatchingSettings
 
-PAIR_SCHEMA = {
-    "b_idx": pl.UInt32, "l_idx": pl.UInt32, "date_diff_days": pl.Int64, "amount_diff_minor": pl.Int64,
-    "tier": pl.String,
-}  # fmt: skip
 REFERENCE, EXACT, TOLERANCE = "reference", "exact", "tolerance"
+PAIR_SCHEMA = pl.Schema({
+    "b_idx": pl.UInt32(), "l_idx": pl.UInt32(), "date_diff_days": pl.Int64(), "amount_diff_minor": pl.Int64(),
+    "tier": pl.Enum([REFERENCE, EXACT, TOLERANCE]),
+})  # fmt: skip
 _SIDE = ["account_id", "currency", "amount_minor", "posted_date"]
 
 
@@ -40,7 +40,7 @@ def allowed_difference(amount: pl.Expr, settings: MatchingSettings) -> pl.Expr:
 
 
 def _finish(pairs: pl.DataFrame, tier: str) -> pl.DataFrame:
-    return pairs.with_columns(pl.lit(tier).alias("tier")).select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA)  # type: ignore[arg-type]
+    return pairs.with_columns(pl.lit(tier).alias("tier")).select(list(PAIR_SCHEMA)).cast(PAIR_SCHEMA)
 
 
 def empty_pairs() -> pl.DataFrame:
@@ -168,20 +168,21 @@ def tolerance_band(bank: pl.DataFrame, ledger: pl.DataFrame, *, settings: Matchi
 def same_amount_elsewhere(rows: pl.DataFrame, others: pl.DataFrame, idx: str, *, days: int) -> pl.DataFrame:
     """Rows of `rows` that have a row of `others` with the same amount within `days` either way.
 
-    Only for explaining open rows ("outside_date_window"). The smaller side is the one
-    exploded into dates, and the joins are semi-joins, so nothing multiplies.
+    Only for explaining open rows ("outside_date_window"). An as-of join on the date,
+    by account, currency and amount, finds each row's nearest same-amount row: nothing
+    is exploded into days and nothing multiplies.
     """
     keys = ["account_id", "currency", "amount_minor"]
-    offsets = pl.int_ranges(-days, days + 1, dtype=pl.Int64).alias("offset")
-    shifted = (pl.col("posted_date") + pl.duration(days=pl.col("offset"))).alias("posted_date")
-    if rows.height <= others.height:
-        exploded_rows = rows.select(idx, *keys, "posted_date").with_columns(offsets).explode("offset")
-        return exploded_rows.select(idx, *keys, shifted).join(others, on=_SIDE, how="semi").select(idx).unique()
-    exploded = (
-        others.select(*keys, "posted_date").unique().with_columns(offsets).explode("offset")
-        .select(*keys, shifted).unique()
-    )  # fmt: skip
-    return rows.join(exploded, on=_SIDE, how="semi").select(idx)
+    mine = rows.select(idx, *keys, "posted_date").sort("posted_date")
+    theirs = (
+        others.select(*keys, pl.col("posted_date").alias("other_date"))
+        .unique()
+        .with_columns(pl.col("other_date").alias("posted_date"))
+        .sort("posted_date")
+    )
+    nearest = mine.join_asof(theirs, on="posted_date", by=keys, strategy="nearest", check_sortedness=False)
+    within = (pl.col("posted_date") - pl.col("other_date")).dt.total_days().abs() <= days
+    return nearest.filter(within).select(idx)
 
 
 def without_rejected(pairs: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
@@ -219,9 +220,11 @@ def candidate_pairs(
         ledger.join(anchored.select("l_idx"), on="l_idx", how="anti"),
         settings=settings,
     )
-    sure = pl.concat([by_reference, by_amount])
-    sure = without_rejected(sure.unique(subset=["b_idx", "l_idx"], keep="first", maintain_order=True), rejected)
+    # no pair is in both tiers: a reference pair at the exact amount inside the window anchors its rows,
+    # which the amount tier then skips (the exception, a rejected anchor, is removed here)
+    sure = without_rejected(pl.concat([by_reference, by_amount]), rejected)
     bank_left = bank.join(sure.select("b_idx"), on="b_idx", how="anti")
     ledger_left = ledger.join(sure.select("l_idx"), on="l_idx", how="anti")
     band = without_rejected(tolerance_band(bank_left, ledger_left, settings=settings), rejected)
-    return pl.concat([sure, band]).sort("b_idx", "l_idx")
+    # one integer key sorts millions of pairs several times faster than two columns
+    return pl.concat([sure, band]).sort(pl.col("b_idx").cast(pl.UInt64) * (1 << 32) + pl.col("l_idx"))

@@ -74,14 +74,29 @@ def _rivals(assigned: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def decide(assigned: pl.DataFrame, pairs: pl.DataFrame, *, settings: MatchingSettings) -> pl.DataFrame:
+def decide(
+    assigned: pl.DataFrame,
+    pairs: pl.DataFrame,
+    *,
+    settings: MatchingSettings,
+    lost_rivals: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Add `runner_up`, `has_twin` and `status` (auto | suggested | None) to the assigned pairs.
 
-    `pairs` are all scored candidates (the rivals); both frames carry `b_twin` and `l_twin`.
+    `pairs` are the scored candidates (the rivals); both frames carry `b_twin` and `l_twin`.
+    `lost_rivals` (b_idx, l_idx, lost_b, lost_l) are the best scores of candidates the
+    assignment never saw (`assignment.strongest_candidates`): they count as real rivals,
+    twin or not, so pruning can only make a decision more careful.
     """
     with_rivals = assigned.join(_rivals(assigned, pairs), on=["b_idx", "l_idx"], how="left").with_columns(
         pl.col("runner_up").fill_null(0.0), pl.col("has_twin").fill_null(False)
     )
+    if lost_rivals is not None and not lost_rivals.is_empty():
+        with_rivals = (
+            with_rivals.join(lost_rivals, on=["b_idx", "l_idx"], how="left")
+            .with_columns(pl.max_horizontal("runner_up", "lost_b", "lost_l").alias("runner_up"))
+            .drop("lost_b", "lost_l")
+        )
     high = pl.col("score") >= settings.auto_threshold
     clear_lead = (pl.col("score") - pl.col("runner_up")) >= settings.ambiguity_margin - 1e-9
     certain = high & clear_lead & (pl.col("amount_diff_minor") == 0) & ~pl.col("reference_conflict")
@@ -120,7 +135,10 @@ def open_reasons(
     row on the other side outside the date window.
     """
     best = (
-        pairs.sort("score", descending=True)
+        # only the open rows' candidates: sorting every candidate of a large run for them was slow
+        pairs.select(idx, "score", "amount_diff_minor")
+        .join(rows.select(idx), on=idx, how="semi")
+        .sort("score", descending=True)
         .group_by(idx)
         .agg(pl.col("score").first().alias("best_score"), (pl.col("amount_diff_minor").first() != 0).alias("differs"))
     )

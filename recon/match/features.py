@@ -44,13 +44,20 @@ def _whole_reference(reference: pl.Expr) -> pl.Expr:
 
 
 def _token_list(found_in_text: pl.Expr, from_fields: pl.Expr) -> pl.Expr:
+    # one list.eval rather than a chain of list operations: each of those walks a million lists
+    return pl.concat_list(found_in_text, from_fields).list.eval(
+        pl.element().filter(pl.element().str.len_chars() > 3).unique().sort().head(TOKENS_PER_ROW)
+    )
+
+
+def _normalized_per_distinct(frame: pl.DataFrame, column: str) -> pl.Series:
+    """`normalized_text` of a column whose values repeat (ledger descriptions, counterparties),
+    computed once per distinct value."""
+    distinct = frame.select(pl.col(column).unique()).with_columns(normalized_text(pl.col(column)).alias("_normalized"))
     return (
-        pl.concat_list(found_in_text, from_fields)
-        .list.drop_nulls()
-        .list.filter(pl.element().str.len_chars() > 3)
-        .list.unique()
-        .list.sort()
-        .list.head(TOKENS_PER_ROW)
+        frame.select(column)
+        .join(distinct, on=column, how="left", maintain_order="left", nulls_equal=True)
+        .get_column("_normalized")
     )
 
 
@@ -103,16 +110,12 @@ def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
             _whole_reference(pl.col("reference")),
         ),
     )
-    frame = (
-        ledger.sort("entry_id")
-        .with_row_index("l_idx")
-        .with_columns(
-            normalized_text(pl.col("description")).alias("norm_description"),
-            normalized_text(pl.col("counterparty")).alias("norm_counterparty"),
-            tokens.alias("tokens"),
-        )
-        .with_columns(pl.col("norm_counterparty").str.replace_all(" ", "").alias("compact_counterparty"))
-    )
+    frame = ledger.sort("entry_id").with_row_index("l_idx")
+    frame = frame.with_columns(
+        _normalized_per_distinct(frame, "description").alias("norm_description"),
+        _normalized_per_distinct(frame, "counterparty").alias("norm_counterparty"),
+        tokens.alias("tokens"),
+    ).with_columns(pl.col("norm_counterparty").str.replace_all(" ", "").alias("compact_counterparty"))
     return frame.with_columns(_twin_class("norm_description", "norm_counterparty"))
 
 

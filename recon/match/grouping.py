@@ -20,7 +20,10 @@ number of alternative subsets in its reasons.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from recon.config import MatchingSettings
@@ -43,6 +46,27 @@ GROUP_SCHEMA = pl.Schema(
 )
 
 
+_DAY_BITS = 21
+_AMOUNT_BITS = 38
+_AMOUNT_CAP = (1 << _AMOUNT_BITS) - 1
+"""Magnitudes above this (2.7e11 minor units) are capped for choosing candidates only; sums stay exact."""
+
+
+def _ints(frame: pl.DataFrame, column: str) -> npt.NDArray[np.int64]:
+    return frame[column].to_numpy().astype(np.int64)
+
+
+def _offsets_nearest_first(low: int, high: int, sign: int, settings: MatchingSettings) -> list[int]:
+    """Part date offsets from the target date, nearest first against the asymmetric window."""
+    after, before = settings.bank_days_after_books, settings.bank_days_before_books
+
+    def distance(offset: int) -> float:
+        days = offset * sign  # bank - ledger
+        return days / (after + 1) if days >= 0 else -days / (before + 1)
+
+    return sorted(range(low, high + 1), key=lambda offset: (distance(offset), abs(offset), offset))
+
+
 def _candidates(
     targets: pl.DataFrame,
     parts: pl.DataFrame,
@@ -50,40 +74,133 @@ def _candidates(
     target_is_bank: bool,
     settings: MatchingSettings,
 ) -> pl.DataFrame:
-    """(target, part, date_diff_days) for parts that could belong to the target, nearest first, capped."""
+    """(target, part, date_diff_days, amount_minor, target_amount): the parts that could belong to
+    each target, nearest date first, at most `group_max_candidates` per target.
+
+    A part has the target's account, currency and sign, a smaller magnitude, and a date
+    inside the window. No join of every target with every part of its days: the parts
+    are sorted by (account, currency, sign, date, magnitude), so the parts of one day
+    smaller than the target are one run of that order, found by binary search; each
+    target takes whole days nearest first until the cap (the smallest amounts of the
+    last day first). The work is per target and day, not per (target, part) in the window,
+    which at 1M rows is hundreds of parts.
+    """
     after, before = settings.bank_days_after_books, settings.bank_days_before_books
     # date_diff_days is bank - ledger; the part's date = target date + offset
     low, high = (-after, before) if target_is_bank else (-before, after)
-    exploded = (
-        targets.select(
-            pl.col("idx").alias("target"),
-            "account_id",
-            "currency",
-            pl.col("amount_minor").alias("target_amount"),
-            pl.col("posted_date").alias("target_date"),
-        )
-        .with_columns(pl.int_ranges(low, high + 1, dtype=pl.Int64).alias("offset"))
-        .explode("offset")
-        .with_columns((pl.col("target_date") + pl.duration(days=pl.col("offset"))).alias("posted_date"))
-    )
     sign = -1 if target_is_bank else 1
-    joined = exploded.join(
-        parts.select(pl.col("idx").alias("part"), "account_id", "currency", "posted_date", "amount_minor"),
-        on=["account_id", "currency", "posted_date"],
-    ).filter(
-        (pl.col("amount_minor").sign() == pl.col("target_amount").sign())
-        & (pl.col("amount_minor").abs() < pl.col("target_amount").abs())
+    offsets = _offsets_nearest_first(low, high, sign, settings)
+    empty = pl.DataFrame(
+        schema={"target": pl.UInt32, "part": pl.UInt32, "date_diff_days": pl.Int64, "amount_minor": pl.Int64,
+                "target_amount": pl.Int64}
+    )  # fmt: skip
+    keys = ["account_id", "currency"]
+    books = pl.concat([targets.select(keys), parts.select(keys)]).unique(maintain_order=True).with_row_index("book")
+
+    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
+        return (
+            frame.filter(pl.col("amount_minor") != 0)
+            .join(books, on=keys, how="left", maintain_order="left")
+            .select(
+                "idx",
+                "amount_minor",
+                (pl.col("book").cast(pl.Int64) * 2 + (pl.col("amount_minor") > 0)).alias("group"),
+                pl.col("posted_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
+                pl.col("amount_minor").abs().clip(0, _AMOUNT_CAP).alias("magnitude"),
+            )
+        )
+
+    searched = targets.filter(~pl.col("contested")) if "contested" in targets.columns else targets
+    t, p = keyed(searched), keyed(parts).sort("group", "day", "magnitude", "idx")
+    if t.is_empty() or p.is_empty():
+        return empty
+    t_group, t_day, t_magnitude = (_ints(t, c) for c in ("group", "day", "magnitude"))
+    p_group, p_day, p_magnitude = (_ints(p, c) for c in ("group", "day", "magnitude"))
+    base = int(min(t_day.min(), p_day.min())) - (high - low) - 1
+    if int(max(t_day.max(), p_day.max())) - base + (high - low) + 1 >= 1 << _DAY_BITS:
+        raise ValueError("dates span more than 5,000 years")
+    day_key = p_group << _DAY_BITS | (p_day - base)
+    first = np.r_[True, day_key[1:] != day_key[:-1]]
+    days = day_key[first]  # sorted (group, day) of the parts
+    block = np.cumsum(first) - 1
+    order_key = block << _AMOUNT_BITS | p_magnitude
+
+    shape = (t.height, len(offsets))
+    start, count = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for column, offset in enumerate(offsets):
+        wanted = t_group << _DAY_BITS | (t_day + offset - base)
+        where = np.minimum(np.searchsorted(days, wanted), len(days) - 1)
+        found = days[where] == wanted
+        lo = np.searchsorted(order_key, where << _AMOUNT_BITS)
+        hi = np.searchsorted(order_key, where << _AMOUNT_BITS | t_magnitude)  # magnitudes strictly below the target
+        start[:, column] = lo
+        count[:, column] = np.where(found, hi - lo, 0)
+    taken_before = np.cumsum(count, axis=1) - count
+    take = np.clip(settings.group_max_candidates - taken_before, 0, count).ravel()
+    if take.sum() == 0:
+        return empty
+    run = np.repeat(np.arange(take.size), take)
+    position = start.ravel()[run] + np.arange(run.size) - np.repeat(np.cumsum(take) - take, take)
+    target_row = run // len(offsets)
+    return pl.DataFrame(
+        {
+            "target": t["idx"].to_numpy()[target_row],
+            "part": p["idx"].to_numpy()[position],
+            "date_diff_days": np.asarray(offsets, dtype=np.int64)[run % len(offsets)] * sign,
+            "amount_minor": p["amount_minor"].to_numpy()[position],
+            "target_amount": t["amount_minor"].to_numpy()[target_row],
+        }
+    ).cast(empty.schema)
+
+
+def _referenced_candidates(candidates: pl.DataFrame, targets: pl.DataFrame, parts: pl.DataFrame) -> pl.DataFrame:
+    """The candidates that carry a reference token of their target."""
+    target_tokens = targets.select(pl.col("idx").alias("target"), "tokens").explode("tokens").drop_nulls()
+    part_tokens = parts.select(pl.col("idx").alias("part"), "tokens").explode("tokens").drop_nulls()
+    shared = (
+        candidates.select("target", "part")
+        .join(target_tokens, on="target")
+        .join(part_tokens, on=["part", "tokens"], how="semi")
+        .select("target", "part")
+        .unique()
     )
-    days = pl.col("date_diff_days")
-    # nearest first, measured against the window on each side (the bank is more often late than early)
-    distance = pl.when(days >= 0).then(days / (after + 1)).otherwise(-days / (before + 1))
-    return (
-        joined.with_columns((pl.col("offset") * sign).alias("date_diff_days"))
-        .sort("target", distance, "part")
-        .group_by("target", maintain_order=True)
-        .head(settings.group_max_candidates)
-        .select("target", "part", "date_diff_days", "amount_minor", "target_amount")
+    return candidates.join(shared, on=["target", "part"], how="semi", maintain_order="left")
+
+
+def _pairs_of_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Every two candidates of one target whose total stays short of it (target, p1 < p2, total, target_amount).
+
+    Built directly from each target's run of candidates (all index pairs of a run of m rows
+    at once, per m), not by joining the candidates with themselves and dropping half.
+    """
+    target = candidates["target"].to_numpy()
+    if len(target) == 0:
+        return pl.DataFrame(
+            schema={"target": pl.UInt32, "p1": pl.UInt32, "p2": pl.UInt32, "total": pl.Int64, "target_amount": pl.Int64}
+        )
+    starts = np.flatnonzero(np.r_[True, target[1:] != target[:-1]])
+    sizes = np.diff(np.r_[starts, len(target)])
+    first, second = [], []
+    for size in np.unique(sizes[sizes >= 2]):
+        i, j = np.triu_indices(int(size), 1)
+        run = starts[sizes == size][:, None]
+        first.append((run + i).ravel())
+        second.append((run + j).ravel())
+    a = np.concatenate(first) if first else np.zeros(0, dtype=np.int64)
+    b = np.concatenate(second) if second else np.zeros(0, dtype=np.int64)
+    part = candidates["part"].to_numpy()
+    amount = candidates["amount_minor"].to_numpy()
+    pairs = pl.DataFrame(
+        {
+            "target": target[a],
+            "p1": np.minimum(part[a], part[b]),
+            "p2": np.maximum(part[a], part[b]),
+            "total": amount[a] + amount[b],
+            "target_amount": candidates["target_amount"].to_numpy()[a],
+        },
+        schema={"target": pl.UInt32, "p1": pl.UInt32, "p2": pl.UInt32, "total": pl.Int64, "target_amount": pl.Int64},
     )
+    return pairs.filter(pl.col("total").abs() < pl.col("target_amount").abs())
 
 
 def _subsets_by_size(candidates: pl.DataFrame, *, max_size: int) -> dict[int, pl.DataFrame]:
@@ -96,7 +213,10 @@ def _subsets_by_size(candidates: pl.DataFrame, *, max_size: int) -> dict[int, pl
         "target", pl.col("part").alias("p1"), pl.col("amount_minor").alias("total"), "target_amount"
     )
     levels = {1: level}
-    for size in range(2, max_size + 1):
+    if max_size >= 2:
+        level = _pairs_of_candidates(candidates)
+        levels[2] = level
+    for size in range(3, max_size + 1):
         last = f"p{size - 1}"
         level = (
             level.join(candidates.select("target", pl.col("part").alias(f"p{size}"), "amount_minor"), on="target")
@@ -220,13 +340,27 @@ half-subsets with the square of the candidates)."""
 
 
 def _search(
-    targets: pl.DataFrame, parts: pl.DataFrame, *, target_is_bank: bool, settings: MatchingSettings
+    targets: pl.DataFrame,
+    parts: pl.DataFrame,
+    *,
+    target_is_bank: bool,
+    parts_need_reference: bool,
+    settings: MatchingSettings,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Exact subsets and the evidence of their (target, part) pairs, a chunk of targets at a time."""
     found, evidence = [], []
-    for start in range(0, targets.height, TARGETS_PER_CHUNK):
-        chunk = targets.slice(start, TARGETS_PER_CHUNK)
-        candidates = _candidates(chunk, parts, target_is_bank=target_is_bank, settings=settings)
+    every_candidate = _candidates(targets, parts, target_is_bank=target_is_bank, settings=settings)
+    if parts_need_reference:
+        every_candidate = _referenced_candidates(every_candidate, targets, parts)
+    # a target needs two parts at least
+    every_candidate = every_candidate.filter(pl.len().over("target") >= 2)
+    bounds = (
+        every_candidate["target"]
+        .search_sorted(pl.Series(range(0, targets.height + TARGETS_PER_CHUNK, TARGETS_PER_CHUNK), dtype=pl.UInt32))
+        .to_list()
+    )
+    for low, high in itertools.pairwise(bounds):
+        candidates = every_candidate.slice(low, high - low)
         if candidates.is_empty():
             continue
         subsets = _exact_subsets(candidates, max_size=settings.group_max_size)
@@ -246,15 +380,24 @@ def find_groups(
     *,
     target_is_bank: bool,
     settings: MatchingSettings,
+    parts_need_reference: bool = False,
 ) -> pl.DataFrame:
     """Accepted subsets (GROUP_SCHEMA): `target` and `parts` are the frames' `idx` values.
 
+    With `parts_need_reference`, only parts that carry one of the target's reference
+    tokens are tried (instalments of an invoice name it; see `pipeline`).
+
     Both frames need idx (0..n-1, in order), account_id, currency, amount_minor,
-    posted_date, text, alt_text (normalized) and tokens.
+    posted_date, text, alt_text (normalized) and tokens. Targets may carry `contested`:
+    True for a row with a 1:1 candidate at its exact amount (it lost that pairing, or
+    it was ambiguous). Such a row is not searched as a sum: it is a 1:1 row, and in a
+    dense window some subset of its neighbours adds up to almost anything.
     """
     if settings.group_max_size < 2 or targets.is_empty() or parts.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    subsets, evidence = _search(targets, parts, target_is_bank=target_is_bank, settings=settings)
+    subsets, evidence = _search(
+        targets, parts, target_is_bank=target_is_bank, parts_need_reference=parts_need_reference, settings=settings
+    )
     if subsets.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
     chosen = _resolve(_scored_subsets(subsets, evidence)).filter(pl.col("score") >= settings.suggest_threshold)

@@ -61,7 +61,8 @@ def _rejected_indexes(rejected: pl.DataFrame | None, bank: pl.DataFrame, ledger:
 def score_pairs(
     bank: pl.DataFrame, ledger: pl.DataFrame, *, settings: MatchingSettings, rejected: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Blocked, compared and scored candidate pairs: (all of them, those with enough evidence)."""
+    """Blocked, compared and scored candidate pairs: (all of them, narrow: b_idx, l_idx, score and
+    amount_diff_minor, for the open rows' reasons; those with enough evidence, every column)."""
     bank_tokens = blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings)
     ledger_tokens = blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings)
     pairs = blocking.candidate_pairs(
@@ -81,7 +82,8 @@ def score_pairs(
         | pl.col("reference_match")
         | (pl.col("description_score") >= settings.tolerance_min_description)
     )
-    return scored, scored.filter(evidence)
+    # one wide frame of millions of pairs at a time: the open rows' reasons need four columns of all of them
+    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), scored.filter(evidence)
 
 
 def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -98,10 +100,13 @@ def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame)
     return matches.cast(MATCH_SCHEMA), links.cast(LINK_SCHEMA)  # type: ignore[arg-type]
 
 
-def _group_side(frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr) -> pl.DataFrame:
+def _group_side(
+    frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr, contested: pl.DataFrame
+) -> pl.DataFrame:
     return frame.select(
         pl.col(idx).alias("row"), "account_id", "currency", "amount_minor", "posted_date",
         text.alias("text"), alt_text.alias("alt_text"), "tokens",
+        pl.col(idx).is_in(contested[idx].implode()).alias("contested"),
     ).with_row_index("idx")  # fmt: skip
 
 
@@ -111,15 +116,24 @@ def _groups(
     *,
     settings: MatchingSettings,
     rejected_ids: frozenset[str],
+    contested: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """1:N (one bank row, several ledger rows), then N:1, on the given open rows."""
+    """1:N (one bank row, several ledger rows), then N:1, on the given open rows.
+
+    `contested` pairs (b_idx, l_idx) are 1:1 candidates at the exact amount: their rows
+    are not searched as the sum of others (see `grouping.find_groups`).
+    """
     all_matches, all_links = [], []
     ledger_text = pl.concat_str(pl.col("norm_counterparty"), pl.col("norm_description"), separator=" ")
     for kind, target_is_bank in (("1:N", True), ("N:1", False)):
-        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"))
-        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"))
+        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"), contested)
+        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"), contested)
         targets, parts = (bank_side, ledger_side) if target_is_bank else (ledger_side, bank_side)
-        found = grouping.find_groups(targets, parts, target_is_bank=target_is_bank, settings=settings)
+        # instalments (N:1) must name what they pay: at a year of four busy accounts the open bank
+        # rows around a ledger entry hold thousands of subsets, and some sum to it by chance
+        found = grouping.find_groups(
+            targets, parts, target_is_bank=target_is_bank, settings=settings, parts_need_reference=not target_is_bank
+        )
         links = (
             found.with_row_index("group")
             .explode("parts")
@@ -185,14 +199,23 @@ def match(
     rejected_idx = _rejected_indexes(rejected, bank, ledger)
 
     all_scored, scored = score_pairs(bank, ledger, settings=settings, rejected=rejected_idx)
-    worth_assigning = scored.filter(pl.col("score") >= settings.suggest_threshold)
-    assigned = assignment.assign_one_to_one(worth_assigning)
-    decided = decision.decide(assigned, scored, settings=settings).filter(pl.col("status").is_not_null())
+    strongest, lost_rivals = assignment.strongest_candidates(scored)
+    del scored  # millions of wide rows: let them go before the assignment builds its own
+    worth_assigning = strongest.filter(pl.col("score") >= settings.suggest_threshold)
+    contested = worth_assigning.filter(pl.col("amount_diff_minor") == 0).select("b_idx", "l_idx")
+    assigned = scoring.explain(assignment.assign_one_to_one(worth_assigning))
+    del worth_assigning
+    decided = decision.decide(assigned, strongest, settings=settings, lost_rivals=lost_rivals).filter(
+        pl.col("status").is_not_null()
+    )
+    del strongest
     matches, links = _one_to_one(bank, ledger, decided)
 
     bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
     ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
-    group_matches, group_links = _groups(bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids)
+    group_matches, group_links = _groups(
+        bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
+    )
     matches = pl.concat([matches, group_matches]).sort("match_id")
     links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
 
