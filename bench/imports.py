@@ -112,7 +112,7 @@ def main() -> None:
         ("recon OFX import", args.ofx_rows, ofx_full),
     ]:
         ratio = seconds / baseline if rows == args.rows else float("nan")
-        print(f"{name:<44}{seconds:>9.2f}{rows / seconds:>14,.0f}{ratio:>12.1f}")
+        print(f"{name:<44}{seconds:>9.3f}{rows / seconds:>14,.0f}{ratio:>12.2f}")
 
 
 if __name__ == "__main__":

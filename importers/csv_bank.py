@@ -3,6 +3,8 @@
 The importer finds the header and the data lines (skipping preamble, junk and
 footer lines, keeping each line's number), lets Polars split the fields, then
 parses whole columns at once (`importers.csv_columns`): no per-row Python loop.
+Each row keeps its source record as the file has it (its line; the lines of a record
+with a quoted line break, joined by "\n"), stored as `raw`.
 Every value that does not parse becomes a Problem naming the file's real line
 and the column, and the import service refuses the file.
 
@@ -17,6 +19,9 @@ import codecs
 import mmap
 import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +31,7 @@ import polars as pl
 from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
 from importers.csv_profile import CsvProfile, builtin_profile_names, builtin_profiles
-from importers.text_decoding import utf8_bytes
+from importers.text_decoding import ascii_reads_as_utf8, utf8_bytes
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
 
@@ -43,11 +48,21 @@ class CsvTable:
       fields: one String column per CSV column, named after the header (stripped).
       lines: the 1-based line where each row starts, same length as `fields`.
       header_line: the line of the header, or None for files without one.
+      pending_records: the `records`, or a Future of them while another thread reads them.
     """
 
     fields: pl.DataFrame
     lines: pl.Series
     header_line: int | None
+    pending_records: pl.Series | Future[pl.Series] | None = None
+
+    @property
+    def records(self) -> pl.Series | None:
+        """Each row's source record as the file has it (its line, or the lines of a record with a
+        quoted line break joined by "\n"; line ends excluded), for `raw`; None when not known
+        (the rows' fields joined by the delimiter then stand in). Waits for a pending read."""
+        pending = self.pending_records
+        return pending.result() if isinstance(pending, Future) else pending
 
 
 class CsvBankImporter:
@@ -75,12 +90,15 @@ class CsvBankImporter:
                 "(recon profile guess FILE proposes one)",
             )  # fmt: skip
         try:
-            table = read_file_table(path, profile)
+            table = read_file_table(path, profile, named_only=True)
         except OSError as exc:
             return _refused(name, None, None, f"cannot read the file: {exc.strerror}")
         if isinstance(table, Problem):
             return Extract(BANK_EXTRACT.empty_frame(), [table])
-        return parse_rows(name, table.fields, table.lines, table.header_line, profile, currency)
+        # the records may still be read on another thread: parse_rows takes them when it needs them
+        return parse_rows(
+            name, table.fields, table.lines, table.header_line, profile, currency, records=lambda: table.records
+        )
 
 
 def detect_profile(path: Path) -> CsvProfile | None:
@@ -135,8 +153,12 @@ def profile_matches(profile: CsvProfile, head: bytes) -> bool:
     return bool(wanted) and all(ref.strip().lower() in names for ref in wanted)
 
 
-def read_table(name: str, data: bytes, profile: CsvProfile) -> CsvTable | Problem:
-    """Split the file into header and data fields per the profile, or say why it cannot be."""
+def read_table(name: str, data: bytes, profile: CsvProfile, *, named_only: bool = False) -> CsvTable | Problem:
+    """Split the file into header and data fields per the profile, or say why it cannot be.
+
+    `named_only`: the fields may hold only the columns the profile names (Polars then
+    builds no others); the records still hold whole lines.
+    """
     try:
         utf8 = utf8_bytes(data, profile.encoding)
     except UnicodeDecodeError as exc:
@@ -148,37 +170,54 @@ def read_table(name: str, data: bytes, profile: CsvProfile) -> CsvTable | Proble
     if b"\r" in utf8 and utf8.count(b"\r") != utf8.count(b"\r\n"):
         utf8 = utf8.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # old Mac line ends
     if not profile.drop_lines_matching:
-        table = _read_one_row_per_line(utf8, profile)
+        table = _read_one_row_per_line(utf8, profile, named_only=named_only)
         if table is not None:
             return table
     return _read_line_by_line(name, utf8.decode(), profile)
 
 
-def read_file_table(path: Path, profile: CsvProfile) -> CsvTable | Problem:
+def read_file_table(path: Path, profile: CsvProfile, *, named_only: bool = False) -> CsvTable | Problem:
     """`read_table` of a file. A UTF-8 file is mapped, not copied, and Polars reads it from its path.
 
     Polars refuses bytes that are not UTF-8, and the lines Polars does not read are
     decoded here; either way such a file goes to `read_table`, which names the line.
-    Raises OSError when the file cannot be read.
+    A file of a Latin-1 (or similar 8-bit) profile that is pure ASCII is UTF-8 as it is,
+    and is mapped too. Raises OSError when the file cannot be read.
     """
-    if codecs.lookup(profile.encoding).name in ("utf-8", "utf-8-sig") and not profile.drop_lines_matching:
+    utf8 = codecs.lookup(profile.encoding).name in ("utf-8", "utf-8-sig")
+    if (utf8 or ascii_reads_as_utf8(profile.encoding)) and not profile.drop_lines_matching:
         with path.open("rb") as fh:
             if os.fstat(fh.fileno()).st_size > 0:
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    table = _read_mapped(view, path, profile)
+                    table = _read_mapped(view, path, profile, named_only) if utf8 or _is_ascii(view) else None
                 if table is not None:
                     return table
-    return read_table(str(path), path.read_bytes(), profile)
+    return read_table(str(path), path.read_bytes(), profile, named_only=named_only)
 
 
-def _read_mapped(view: mmap.mmap, path: Path, profile: CsvProfile) -> CsvTable | None:
+def _read_mapped(view: mmap.mmap, path: Path, profile: CsvProfile, named_only: bool = False) -> CsvTable | None:
     """The fast path on a mapped file with plain newlines and no BOM; None for any other file."""
     if view[:3] == b"\xef\xbb\xbf" or view.find(b"\r") >= 0:
         return None  # a BOM to drop, or line ends to normalize: read_table does both
     try:
-        return _read_one_row_per_line(view, profile, newlines=_newlines(view), source=path)
+        return _read_one_row_per_line(view, profile, newlines=_newlines(view), source=path, named_only=named_only)
     except UnicodeDecodeError:
         return None
+
+
+def _is_ascii(view: mmap.mmap) -> bool:
+    """Whether every byte of `view` is ASCII, looked at a block at a time (no file-sized temporary array)."""
+    codes = np.frombuffer(view, dtype=np.uint8)
+    block = 1 << 20
+    part = codes[:0]
+    try:
+        for start in range(0, len(codes), block):
+            part = codes[start : start + block]
+            if int(part.max()) >= 0x80:
+                return False
+        return True
+    finally:
+        del codes, part  # the map cannot close while an array holds it
 
 
 def _newlines(view: mmap.mmap) -> int:
@@ -198,7 +237,12 @@ def _newlines(view: mmap.mmap) -> int:
 
 
 def _read_one_row_per_line(
-    data: bytes | mmap.mmap, profile: CsvProfile, *, newlines: int | None = None, source: Path | None = None
+    data: bytes | mmap.mmap,
+    profile: CsvProfile,
+    *,
+    newlines: int | None = None,
+    source: Path | None = None,
+    named_only: bool = False,
 ) -> CsvTable | None:
     """The fast path: Polars reads the data lines straight from the file; None when the file needs the slow one.
 
@@ -206,6 +250,9 @@ def _read_one_row_per_line(
     delimiters and quotes), which is checked after the read; otherwise the line-by-line
     path reads the file again. Only the preamble and the footer are looked at in Python.
     `source`, when given, is the file `data` maps (Polars then reads it from there).
+    With `named_only`, Polars builds only the columns the profile names (found in the
+    header); the junk check then looks at those, and a row whose named fields are all
+    blank sends the file to the line-by-line path, which looks at the whole line.
     """
     if newlines is None:
         newlines = data.count(b"\n") if isinstance(data, bytes) else data[:].count(b"\n")
@@ -227,17 +274,73 @@ def _read_one_row_per_line(
     if end <= first_data:
         return None
     first_read = first_data if header_index is None else header_index
+    columns = _named_columns(profile, head[header_index]) if named_only and header_index is not None else None
     stop = lines.stop(end - 1)
-    if data[stop:] in (b"", b"\n", b"\r\n"):  # the usual end: Polars skips the preamble, nothing is copied
-        fields = _read_fields(source or bytes(data), profile, skip_lines=first_read)
+    whole = data[stop:] in (b"", b"\n", b"\r\n")  # the usual end: Polars skips the preamble, nothing is copied
+    if whole:
+        fields = _read_fields(source or bytes(data), profile, skip_lines=first_read, columns=columns)
     else:
-        fields = _read_fields(data[lines.start(first_read) : stop], profile)
+        fields = _read_fields(data[lines.start(first_read) : stop], profile, columns=columns)
     if isinstance(fields, str) or fields.width == 0 or fields.height != end - first_data:
         return None  # a quoted line break, or Polars stumbled on a line the slow path may drop as junk
+    # a large file's records are read on another thread from here on, beside the junk check and the parsing
+    records = _read_records(data, source, lines.start(first_data), stop, first_data if whole else None, fields.height)
     if _may_hold_junk(fields, profile):
         return None
     line_numbers = pl.int_range(first_data + 1, end + 1, dtype=pl.Int64, eager=True).alias("line")
-    return CsvTable(fields, line_numbers, header_index + 1 if header_index is not None else None)
+    return CsvTable(fields, line_numbers, header_index + 1 if header_index is not None else None, records)
+
+
+# bytes that hardly ever occur in a text line: Polars splits each line at one of them into a single field
+_NOT_A_DELIMITER = ("\x00", "\x01", "\x1f")
+# from this many rows on, the records are read on another thread while the fields are parsed
+_BACKGROUND_ROWS = 10_000
+
+
+def _read_records(
+    data: bytes | mmap.mmap, source: Path | None, start: int, stop: int, skip_lines: int | None, rows: int
+) -> pl.Series | Future[pl.Series]:
+    """The data lines `start:stop` of `data` as text, one per row (the file has one line per row).
+
+    Polars reads them as one column (from `source`, the file `data` maps, when given),
+    skipping `skip_lines` lines of the whole file, or from the slice when that is None.
+    A line holding the byte used as the delimiter makes the read fail (more fields than
+    one) and the next byte is tried; a file holding all of them is split in Python.
+    A large file's records come as a Future: Polars reads them on another thread (it
+    releases the GIL) while `parse_rows` works. `data` is not read after this returns.
+    """
+    whole = skip_lines is not None
+    csv: bytes | Path = source if whole and source is not None else bytes(data if whole else data[start:stop])
+
+    def read() -> pl.Series:
+        for separator in _NOT_A_DELIMITER:
+            try:
+                lines = pl.read_csv(
+                    csv, has_header=False, separator=separator, quote_char=None, skip_lines=skip_lines or 0,
+                    n_rows=rows, schema={"raw": pl.String}, raise_if_empty=False,
+                )  # fmt: skip
+            except pl.exceptions.PolarsError:
+                continue
+            if lines.height == rows:
+                return lines.to_series().fill_null("")
+        text = csv.read_bytes() if isinstance(csv, Path) else csv
+        return pl.Series("raw", (text[start:stop] if whole else text).decode().split("\n"), dtype=pl.String)
+
+    return _in_background(read) if rows >= _BACKGROUND_ROWS else read()
+
+
+def _in_background(work: Callable[[], pl.Series]) -> Future[pl.Series]:
+    """`work` run on a new thread; its result (or exception) in the Future."""
+    future: Future[pl.Series] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="recon-csv-records", daemon=True).start()
+    return future
 
 
 class _LineOffsets:
@@ -291,13 +394,38 @@ def _may_hold_junk(fields: pl.DataFrame, profile: CsvProfile) -> bool:
     return bool(suspects.select(pl.all_horizontal(pl.all().fill_null("").str.contains(pattern))).to_series().any())
 
 
-def _read_fields(csv: bytes | Path, profile: CsvProfile, *, skip_lines: int = 0) -> pl.DataFrame | str:
-    """Every field as text, columns named after the header (stripped); or why Polars cannot read it."""
+def _named_columns(profile: CsvProfile, header: str) -> list[int] | None:
+    """The 0-based indices of the header's columns the profile names, as `parse_rows` finds them.
+
+    None (read them all) when a column is named by position (it counts every column),
+    a name is not in the header (`parse_rows` then lists the file's columns) or every
+    column is named.
+    """
+    refs = profile.columns.refs().values()
+    if any(isinstance(ref, int) for ref in refs):
+        return None
+    names = [n.strip() for n in header_names(header, profile)]
+    wanted: set[int] = set()
+    for ref in refs:
+        key = str(ref).strip()
+        index = next((i for i, n in enumerate(names) if n == key), None)
+        if index is None:
+            index = next((i for i, n in enumerate(names) if n.lower() == key.lower()), None)
+        if index is None:
+            return None
+        wanted.add(index)
+    return sorted(wanted) if len(wanted) < len(names) else None
+
+
+def _read_fields(
+    csv: bytes | Path, profile: CsvProfile, *, skip_lines: int = 0, columns: list[int] | None = None
+) -> pl.DataFrame | str:
+    """The fields as text (`columns`: only those), named after the header (stripped); or why Polars cannot read it."""
     try:
         fields = pl.read_csv(
             csv, skip_lines=skip_lines, has_header=profile.has_header, separator=profile.delimiter,
             quote_char=profile.quote, infer_schema=False, truncate_ragged_lines=True,
-            raise_if_empty=False,
+            raise_if_empty=False, columns=columns,
         )  # fmt: skip
     except pl.exceptions.PolarsError as exc:
         return f"not readable as CSV with delimiter '{profile.delimiter}': {str(exc).splitlines()[0]}"
@@ -338,14 +466,21 @@ def _read_line_by_line(name: str, text: str, profile: CsvProfile) -> CsvTable | 
         return Problem(name, None, None, fields)
     header_line = header_index + 1 if header_index is not None else None
     if fields.width == 0 or fields.height == 0:
-        return CsvTable(fields, pl.Series("line", [], dtype=pl.Int64), header_line)
+        return CsvTable(fields, pl.Series("line", [], dtype=pl.Int64), header_line, pl.Series("raw", [], pl.String))
     kept_lines = body["line"].cast(pl.Int64)
-    if fields.height == kept_lines.len():
-        return CsvTable(fields, kept_lines, header_line)  # one line per row: the common case
+    if fields.height == kept_lines.len():  # one line per row: the common case
+        return CsvTable(fields, kept_lines, header_line, body["text"].alias("raw"))
     # a quoted field holds line breaks: each row starts after all lines of the rows before it
     lines_per_row = pl.lit(1, dtype=pl.Int64) + pl.sum_horizontal(
         pl.col(c).fill_null("").str.count_matches("\n") for c in fields.columns
     )
     starts = fields.select((lines_per_row.cum_sum() - lines_per_row).alias("i"))["i"]
     row_lines = kept_lines.gather(starts)
-    return CsvTable(fields, row_lines, header_line)
+    row_of_line = pl.int_range(kept_lines.len(), eager=True).is_in(starts.implode()).cum_sum()
+    records = (
+        body.with_columns(row_of_line.alias("row"))
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("text").str.join("\n"))["text"]
+        .alias("raw")
+    )
+    return CsvTable(fields, row_lines, header_line, records if records.len() == fields.height else None)

@@ -27,9 +27,15 @@ from __future__ import annotations
 
 import codecs
 
-__all__ = ["LEGACY_ENCODINGS", "decode_bank_text", "utf8_bytes"]
+__all__ = ["LEGACY_ENCODINGS", "ascii_reads_as_utf8", "decode_bank_text", "utf8_bytes"]
 
 LEGACY_ENCODINGS = ("cp1252", "cp852", "latin-1")
+
+# 8-bit encodings whose bytes below 0x80 are ASCII: a pure-ASCII file in one of them is UTF-8 as it is
+_ASCII_SUPERSETS = frozenset(
+    codecs.lookup(e).name
+    for e in ("latin-1", "cp1252", "cp852", "iso8859-2", "iso8859-15", "cp1250", "cp850", "cp437", "mac-roman")
+)
 
 
 def decode_bank_text(data: bytes) -> tuple[str, str]:
@@ -64,6 +70,12 @@ def _plausibility(text: str) -> int:
 
 
 _BOM = b"\xef\xbb\xbf"
+
+
+def ascii_reads_as_utf8(encoding: str) -> bool:
+    """Whether ASCII bytes mean the same text in `encoding` as in UTF-8 (so an ASCII file needs no decoding)."""
+    name = codecs.lookup(encoding).name
+    return name in ("utf-8", "utf-8-sig") or name in _ASCII_SUPERSETS
 
 
 def utf8_bytes(data: bytes, encoding: str) -> bytes:

@@ -9,6 +9,7 @@ first only reads the rows the formats before it left.
 
 from __future__ import annotations
 
+import mmap
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -18,8 +19,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importers.csv_bank import CsvTable, _read_line_by_line, _read_one_row_per_line, read_file_table, read_table
-from importers.csv_columns import _amount_columns, _date_columns, _exact_amount
+from importers import csv_bank
+from importers.csv_bank import (
+    CsvBankImporter,
+    CsvTable,
+    _read_line_by_line,
+    _read_one_row_per_line,
+    read_file_table,
+    read_table,
+)
+from importers.csv_columns import _amount_columns, _date_columns, _exact_amount, parse_rows
 from importers.csv_profile import CsvProfile, ProfileColumns
 
 COLUMNS = ProfileColumns(date="Date", description="Memo", amount="Amount")
@@ -64,7 +73,7 @@ def test_fast_amounts_equal_the_exact_path(texts: list[str], prof: CsvProfile, c
     code = pl.lit(currency)
     exact = frame.select(_exact_amount(pl.col("t").str.strip_chars(), code, prof)).to_series().to_list()
     for one_currency in (currency, None):
-        both = _amount_columns(frame, {"amount": pl.col("t")}, code, prof, one_currency=one_currency)
+        both = _amount_columns(frame, {"amount": "t"}, code, prof, one_currency=one_currency)
         assert both["__minor_amount"].to_list() == exact
         # the checks see the stripped text of every amount the fast path left (null: settled)
         for left, minor, raw in zip(both["__text_amount"], both["__minor_amount"], texts, strict=True):
@@ -87,7 +96,22 @@ def first_plausible(texts: list[str], formats: list[str]) -> list[date | None]:
 @given(
     st.lists(
         st.sampled_from(
-            ["2024-03-01", "01.03.2024", "01.03.24", "3/1/24", "03/01/2024", "24-03-01", "", "x", "31.02.2024"]
+            [
+                "2024-03-01",
+                "01.03.2024",
+                "01.03.24",
+                "3/1/24",
+                "03/01/2024",
+                "24-03-01",
+                "",
+                "x",
+                "31.02.2024",
+                " 2024-03-01",
+                "01.03.24 ",
+                "\t3/1/24\t",
+                " ",
+                "\u00a003/01/2024",
+            ]
         ),
         min_size=1,
         max_size=30,
@@ -97,8 +121,11 @@ def first_plausible(texts: list[str], formats: list[str]) -> list[date | None]:
 )
 def test_dates_read_format_by_format_equal_every_format_at_once(texts: list[str], formats: list[str], n: int) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
-    got = _date_columns(frame, {"d": pl.col("t")}, formats[:n])["d"].to_list()
-    assert got == first_plausible(texts, formats[:n])
+    read = _date_columns(frame, {"d": "t"}, formats[:n])
+    assert read["d"].to_list() == first_plausible([t.strip() for t in texts], formats[:n])
+    # the checks see the stripped text of every date the first reading left (null: settled)
+    for left, parsed, text in zip(read["__leftd"], read["d"], texts, strict=True):
+        assert left == text.strip() if parsed is None else left is None
 
 
 # --- reading the lines -------------------------------------------------------------------------------
@@ -120,7 +147,13 @@ def csv_bytes(preamble: list[str], header: str, body: list[str], footer: list[st
 
 
 def same_table(a: CsvTable, b: CsvTable) -> bool:
-    return a.fields.equals(b.fields) and a.lines.to_list() == b.lines.to_list() and a.header_line == b.header_line
+    records = [None if t.records is None else t.records.to_list() for t in (a, b)]
+    return (
+        a.fields.equals(b.fields)
+        and a.lines.to_list() == b.lines.to_list()
+        and a.header_line == b.header_line
+        and records[0] == records[1]
+    )
 
 
 @settings(deadline=None, max_examples=200)
@@ -156,6 +189,17 @@ def test_an_ordinary_export_takes_the_fast_path() -> None:
     assert table is not None
     assert table.lines.to_list() == [2, 3]
     assert table.fields["Memo"].to_list() == ["coffee", "rent, May"]
+    assert table.records is not None
+    assert table.records.to_list() == ["2024-01-02,coffee,-3.50", '2024-01-03,"rent, May",-900.00']
+
+
+def test_each_row_keeps_its_record_as_the_file_has_it() -> None:
+    data = b'Date,Memo,Amount\r\n2024-01-02,"two\r\nlines",1\r\n,,\r\n2024-01-03, "x" ,2\r\n'
+    table = read_table("f.csv", data, PROFILES[0])
+    assert isinstance(table, CsvTable)
+    assert table.records is not None
+    assert table.records.to_list() == ['2024-01-02,"two\nlines",1', '2024-01-03, "x" ,2']
+    assert table.lines.to_list() == [2, 5]
 
 
 @pytest.mark.parametrize(
@@ -197,3 +241,81 @@ def test_a_mapped_file_is_checked_as_text_like_any_other(tmp_path: Path, data: b
         assert not isinstance(got, CsvTable)
         assert got.line == line
         assert "not utf-8 text" in got.message
+
+
+@pytest.mark.parametrize("odd", ["", "\x00", "\x00\x01\x1d\x1e\x1f"])
+def test_a_large_file_keeps_each_line_as_its_raw_record(tmp_path: Path, odd: str) -> None:
+    # large enough for the records to be read on another thread; control bytes change how lines are split
+    body = [f'2024-01-{i % 28 + 1:02d}, "memo {i}" {odd if i == 7 else ""},{i}.5' for i in range(12_000)]
+    data = ("Bank export\nDate,Memo,Amount\n" + "\n".join(body) + "\nTotal,,9\n").encode()
+    prof = profile(header_pattern="^Date", skip_footer=1)
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    tables = [read_file_table(path, prof), read_table(str(path), data, prof)]
+    tables.append(_read_line_by_line(str(path), data.decode(), prof))
+    for table in tables:
+        assert isinstance(table, CsvTable)
+        assert table.records is not None
+        assert table.records.to_list() == body
+        assert table.lines.to_list() == list(range(3, 12_003))
+    extract = CsvBankImporter(prof).extract(path, currency="USD")
+    assert not extract.problems
+    assert extract.rows["raw"].to_list() == body
+
+
+@pytest.mark.parametrize(
+    ("data", "mapped"),
+    [
+        (b"Date;Memo;Amount\n2024-01-02;Cafe;-3,50\n2024-01-03;x;1\n", True),  # pure ASCII: UTF-8 as it is
+        (b"Date;Memo;Amount\n2024-01-02;Caf\xe9;-3,50\n2024-01-03;x;1\n", False),  # Latin-1 bytes: decoded
+    ],
+)
+def test_a_latin1_file_of_pure_ascii_is_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, mapped: bool
+) -> None:
+    prof = profile(encoding="latin-1", delimiter=";", decimal_mark=",")
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    expected = read_table(str(path), data, prof)
+    assert isinstance(expected, CsvTable)
+    calls: list[Path] = []
+    read_mapped = csv_bank._read_mapped
+
+    def spy(view: mmap.mmap, source: Path, prof: CsvProfile, named_only: bool = False) -> CsvTable | None:
+        calls.append(source)
+        return read_mapped(view, source, prof, named_only)
+
+    monkeypatch.setattr(csv_bank, "_read_mapped", spy)
+    got = read_file_table(path, prof)
+    assert isinstance(got, CsvTable)
+    assert same_table(got, expected)
+    assert calls == ([path] if mapped else [])
+    assert got.fields["Memo"].to_list() == [data.split(b"\n")[1].split(b";")[1].decode("latin-1"), "x"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["CREDIT,2024-01-02,coffee,-3.50", 'DEBIT,2024-01-03,"rent, May",-900.00'],
+        ["CREDIT,2024-01-02,coffee,-3.50", "note,,,", "DEBIT,2024-01-03,x,1"],  # named fields blank, a note beside
+        ["CREDIT,2024-01-02,coffee,-3.50", ",,,", "DEBIT,2024-01-03,x,1"],  # a junk line
+        ['CREDIT,2024-01-02,"two\nlines",-3.50', "DEBIT,2024-01-03,x,1"],  # a quoted line break
+    ],
+)
+def test_reading_only_the_named_columns_changes_no_row(tmp_path: Path, body: list[str]) -> None:
+    prof = profile(header_pattern="^Details")
+    data = ("Details,Date,Memo,Amount\n" + "\n".join(body) + "\n").encode()
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    named, every = read_file_table(path, prof, named_only=True), read_file_table(path, prof)
+    assert isinstance(named, CsvTable)
+    assert isinstance(every, CsvTable)
+    assert named.records is not None
+    assert every.records is not None
+    assert named.records.to_list() == every.records.to_list()
+    assert named.lines.to_list() == every.lines.to_list()
+    assert set(named.fields.columns) <= set(every.fields.columns)
+    extract = CsvBankImporter(prof).extract(path, currency="USD")
+    joined = parse_rows(str(path), every.fields, every.lines, every.header_line, prof, "USD", records=every.records)
+    assert extract.rows.equals(joined.rows)
+    assert extract.problems == joined.problems
