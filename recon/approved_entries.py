@@ -96,6 +96,7 @@ class Booking:
       counter_postings: the other sides (GL account, amount_minor) of a split; they sum to -amount.
       payee: the payee to write, if the categorization gave one.
       held_because: set when the row gets no entry: why (shown in the write-back report and log).
+      between_banks: the other side is another bank account recon is fed (a transfer between two banks).
     """
 
     txn_id: str
@@ -103,6 +104,7 @@ class Booking:
     counter_postings: tuple[tuple[str, int], ...] = ()
     payee: str | None = None
     held_because: str | None = None
+    between_banks: bool = False
 
 
 def book_approved(
@@ -163,7 +165,7 @@ def _transfer_booking(
         # both banks report this transfer: the account the money left books the one entry
         return Booking(row.txn_id, held_because=f"booked from the other side: {other_id} ({other_ledger})")
     # the outflow side, or an account no bank feeds (a loan, an owner's account): nobody else books it
-    return Booking(row.txn_id, counter_account=other_ledger, payee=row.payee)
+    return Booking(row.txn_id, counter_account=other_ledger, payee=row.payee, between_banks=other_id in fed_accounts)
 
 
 def _recon_account(name: str, ledger_accounts: Mapping[str, str | None]) -> tuple[str, str | None] | None:
@@ -189,6 +191,7 @@ def approved_new_entries(store: Store) -> list[NewEntry]:
         entry = replace(
             base[booking.txn_id], counter_account=booking.counter_account,
             counter_postings=booking.counter_postings, held_because=booking.held_because,
+            between_banks=booking.between_banks,
         )  # fmt: skip
         entries.append(replace(entry, payee=booking.payee) if booking.payee else entry)
     for txn_id, difference, account, book_description in differences:

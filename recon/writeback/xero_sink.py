@@ -160,6 +160,12 @@ class XeroSink:
             return None, f"the entry is in {entry.currency}, the account in {currency}"
         if entry.amount_minor == 0:
             return None, "Xero takes no bank transaction of 0"
+        if entry.between_banks:
+            # Xero books a move between two bank accounts as a bank transfer, never as spend or receive money
+            return None, (
+                f"a transfer to {entry.other_account}: book it in Xero as a bank transfer "
+                "(recon does not write Xero's bank transfers)"
+            )
         spend = entry.amount_minor < 0
         lines: list[dict[str, Any]] = []
         for account, amount_minor in self._sides(entry):
