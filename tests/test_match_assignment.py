@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import hypothesis
+import numpy as np
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recon.config import MatchingSettings
 from recon.match import match
-from recon.match.assignment import assign_one_to_one, mutual_best, strongest_candidates
+from recon.match.assignment import (
+    _among_best,
+    _optimal,
+    _optimal_per_component,
+    assign_one_to_one,
+    components,
+    mutual_best,
+    strongest_candidates,
+)
 from tests.match_rows import bank_rows, ledger_rows, linked
 
 SETTINGS = MatchingSettings(bank_days_after_books=20, bank_days_before_books=20)
@@ -99,3 +111,87 @@ def test_pruning_keeps_ties_and_changes_nothing_when_no_row_is_crowded() -> None
     crowded = _pairs([(0, e, 0.9, 1) for e in range(4)] + [(b, e, 0.5, 3) for b in range(1, 4) for e in range(4)])
     kept, _ = strongest_candidates(crowded, per_row=2)
     assert {(0, e) for e in range(4)} <= set(kept.select("b_idx", "l_idx").iter_rows())  # the four tied 0.9s stay
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 20).map(lambda s: s / 20), st.integers(-6, 6)),
+        max_size=40,
+        unique_by=lambda pair: (pair[0], pair[1]),
+    )
+)
+def test_dense_components_in_numpy_take_the_same_pairs_as_one_frame_per_component(
+    rows: list[tuple[int, int, float, int]],
+) -> None:
+    # random small graphs, ties in score and days included: the numpy loop must agree with `_optimal`
+    pairs = _pairs(rows)
+    graph = pairs.with_row_index("_pair").with_columns(components(pairs))
+    expected = sorted(
+        pair
+        for _, component in graph.sort("component", "b_idx", "l_idx").group_by("component", maintain_order=True)
+        for pair in _optimal(component)["_pair"].to_list()
+    )
+    assert sorted(_optimal_per_component(graph).tolist()) == expected
+
+
+def _mutual_best_by_frames(pairs: pl.DataFrame) -> pl.DataFrame:
+    """The frame-per-round `mutual_best` the numpy rounds replaced, as the reference."""
+    order, descending = ["score", "abs_days", "b_idx", "l_idx"], [True, False, False, False]
+    remaining = pairs.with_columns(pl.col("date_diff_days").abs().alias("abs_days")).sort(order, descending=descending)
+    taken = []
+    while not remaining.is_empty():
+        best_of_bank = remaining.group_by("b_idx", maintain_order=True).first().select("b_idx", "l_idx")
+        best_of_ledger = remaining.group_by("l_idx", maintain_order=True).first().select("b_idx", "l_idx")
+        chosen = remaining.join(
+            best_of_bank.join(best_of_ledger, on=["b_idx", "l_idx"]), on=["b_idx", "l_idx"], how="semi"
+        )
+        taken.append(chosen)
+        remaining = remaining.join(chosen.select("b_idx"), on="b_idx", how="anti").join(
+            chosen.select("l_idx"), on="l_idx", how="anti"
+        )
+    return pl.concat(taken).drop("abs_days") if taken else pairs.clear()
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(0, 10).map(lambda s: s / 10), st.integers(-4, 4)),
+        max_size=50,
+        unique_by=lambda pair: (pair[0], pair[1]),
+    )
+)
+def test_mutual_best_in_numpy_takes_the_same_pairs_in_the_same_order_as_frame_rounds(
+    rows: list[tuple[int, int, float, int]],
+) -> None:
+    pairs = _pairs(rows)
+    assert mutual_best(pairs).equals(_mutual_best_by_frames(pairs))
+
+
+def _among_best_by_argsort(row: np.ndarray, score: np.ndarray, per_row: int) -> np.ndarray:
+    """`_among_best` as it was: an argsort of the keys and two gathers, as the reference."""
+    counts = np.bincount(row)
+    keep = counts[row] <= per_row
+    crowded = np.flatnonzero(~keep)
+    if len(crowded) == 0:
+        return keep
+    group, points = row[crowded].astype(np.int64), score[crowded]
+    order = pl.Series(group * 20_001 + (10_000 - points)).arg_sort().to_numpy()
+    sorted_group = group[order]
+    starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    threshold = np.zeros(len(counts), dtype=np.int64)
+    threshold[sorted_group[starts]] = points[order][starts + np.minimum(sizes, per_row) - 1]
+    keep[crowded] = points >= threshold[group]
+    return keep
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 10_000)), min_size=1, max_size=80),
+    st.integers(1, 5),
+)
+def test_among_best_by_sorted_keys_keeps_what_the_argsort_kept(rows: list[tuple[int, int]], per_row: int) -> None:
+    row = np.array([r for r, _ in rows], dtype=np.uint32)
+    points = np.array([p for _, p in rows], dtype=np.int64)
+    assert (_among_best(row, points, per_row) == _among_best_by_argsort(row, points, per_row)).all()

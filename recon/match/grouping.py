@@ -229,6 +229,37 @@ def _subsets_by_size(candidates: pl.DataFrame, *, max_size: int) -> dict[int, pl
     return levels
 
 
+def _exact_of_equal_halves(half: pl.DataFrame, k: int) -> pl.DataFrame:
+    """(target, parts) of the subsets of 2k candidates made of two k-subsets of `half` summing to the target.
+
+    Every part has the target's sign, so of two halves that sum to it one is at most half
+    the target in magnitude and the other at least half: those two sides are joined, not
+    all of `half` with all of it (each side about half as long). The pair is kept when
+    its parts do not interleave, either way round, and once only when both are exactly
+    half (then each side holds both).
+    """
+    twice, whole = pl.col("total").abs() * 2, pl.col("target_amount").abs()
+    small = half.filter(twice <= whole).with_columns((pl.col("target_amount") - pl.col("total")).alias("need"))
+    large = half.filter(twice >= whole).select(
+        "target", pl.col("total").alias("need"), *(pl.col(f"p{i}").alias(f"q{i}") for i in range(1, k + 1))
+    )
+    first = [f"p{i}" for i in range(1, k + 1)]
+    second = [f"q{i}" for i in range(1, k + 1)]
+    forward = pl.col(f"p{k}") < pl.col("q1")
+    backward = (pl.col(f"q{k}") < pl.col("p1")) & (twice != whole)
+    return (
+        small.join(large, on=["target", "need"])
+        .filter(forward | backward)
+        .select(
+            "target",
+            pl.when(forward)
+            .then(pl.concat_list(*first, *second))
+            .otherwise(pl.concat_list(*second, *first))
+            .alias("parts"),
+        )
+    )
+
+
 def _exact_subsets(candidates: pl.DataFrame, *, max_size: int) -> pl.DataFrame:
     """(target, parts) for every subset of 2..max_size candidates summing exactly to the target.
 
@@ -240,6 +271,9 @@ def _exact_subsets(candidates: pl.DataFrame, *, max_size: int) -> pl.DataFrame:
     found = []
     for size in range(2, max_size + 1):
         low, high = size // 2, size - size // 2
+        if low == high:
+            found.append(_exact_of_equal_halves(halves[low], low))
+            continue
         right = halves[low].select(
             "target",
             pl.col("total").alias("need"),
