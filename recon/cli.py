@@ -57,7 +57,7 @@ def _print_outcome(outcome: RunOutcome) -> None:
             "nothing stored"
         )
     else:
-        click.echo(f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} duplicates skipped")
+        click.echo(f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} already known")
         held = outcome.match_totals
         new_auto = outcome.match.auto if outcome.match else 0
         parts = [f"{held.get('auto', 0)} auto ({new_auto} new)"]
