@@ -1,6 +1,6 @@
 """Per-account ledger reports (QuickBooks Online, Xero) as the book side, read as a profile declares them.
 
-The file is split into fields like a bank CSV (`importers.csv_bank.read_table`:
+The file is split into fields like a bank CSV (`importers.csv_table.read_table`:
 preamble and footer skipped, each row keeping its line), then the rows are sorted
 into their account sections: a row with a name alone in the first column opens a
 section, a total row closes it (sections may nest: QuickBooks lists sub-accounts
@@ -28,8 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from importers.base import Extract, Side, read_head
-from importers.csv_bank import profile_matches, read_table
 from importers.csv_columns import parse_rows
+from importers.csv_table import profile_matches, read_table
 from importers.ledger_report_profile import LedgerReportProfile, load_report_profile
 from recon.errors import Problem
 from recon.model import LEDGER_EXTRACT

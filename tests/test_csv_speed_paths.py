@@ -19,17 +19,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importers import csv_bank
-from importers.csv_bank import (
-    CsvBankImporter,
+from importers import csv_table
+from importers.csv_bank import CsvBankImporter
+from importers.csv_columns import _amount_columns, _date_columns, _exact_amount, parse_rows
+from importers.csv_profile import CsvProfile, ProfileColumns
+from importers.csv_table import (
     CsvTable,
     _read_line_by_line,
     _read_one_row_per_line,
     read_file_table,
     read_table,
 )
-from importers.csv_columns import _amount_columns, _date_columns, _exact_amount, parse_rows
-from importers.csv_profile import CsvProfile, ProfileColumns
 
 COLUMNS = ProfileColumns(date="Date", description="Memo", amount="Amount")
 
@@ -279,13 +279,13 @@ def test_a_latin1_file_of_pure_ascii_is_mapped(
     expected = read_table(str(path), data, prof)
     assert isinstance(expected, CsvTable)
     calls: list[Path] = []
-    read_mapped = csv_bank._read_mapped
+    read_mapped = csv_table._read_mapped
 
     def spy(view: mmap.mmap, source: Path, prof: CsvProfile, named_only: bool = False) -> CsvTable | None:
         calls.append(source)
         return read_mapped(view, source, prof, named_only)
 
-    monkeypatch.setattr(csv_bank, "_read_mapped", spy)
+    monkeypatch.setattr(csv_table, "_read_mapped", spy)
     got = read_file_table(path, prof)
     assert isinstance(got, CsvTable)
     assert same_table(got, expected)
