@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from typing import Any
 
+from recon import http_retry
 from recon.config import NotifySettings
+from recon.http_retry import RetryPolicy
 
 
 def should_notify(settings: NotifySettings, *, failed: bool, open_exceptions: int) -> str | None:
@@ -30,26 +29,19 @@ def should_notify(settings: NotifySettings, *, failed: bool, open_exceptions: in
 
 
 def _post(url: str, body: bytes, settings: NotifySettings) -> None:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "recon"}
-    )
-    delay = settings.backoff_seconds
-    for attempt in range(settings.retries + 1):
-        try:
-            with urllib.request.urlopen(request, timeout=settings.timeout_seconds) as response:
-                if response.status < 300:
-                    return
-                error = f"HTTP {response.status}"
-        except urllib.error.HTTPError as exc:
-            error = f"HTTP {exc.code}"
-            if 400 <= exc.code < 500 and exc.code != 429:
-                raise RuntimeError(error) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            error = type(exc).__name__
-        if attempt < settings.retries:
-            time.sleep(delay)
-            delay *= 2
-    raise RuntimeError(f"{error} after {settings.retries + 1} attempts")
+    policy = RetryPolicy(
+        attempts=settings.retries + 1, first_delay=settings.backoff_seconds,
+        max_delay=max(60.0, settings.backoff_seconds), timeout=settings.timeout_seconds,
+    )  # fmt: skip
+    headers = {"Content-Type": "application/json", "User-Agent": "recon"}
+    try:
+        answer = http_retry.send("POST", url, headers=headers, body=body, policy=policy)
+    except http_retry.RetriesExhaustedError as exc:
+        # the webhook's address is a secret (its path often is the token): say only what went wrong
+        what = f"HTTP {exc.status}" if exc.status else "no answer"
+        raise RuntimeError(f"{what} after {policy.attempts} attempts") from None
+    if answer.status >= 300:
+        raise RuntimeError(f"HTTP {answer.status}")
 
 
 def send(settings: NotifySettings, payload: dict[str, Any]) -> list[str]:

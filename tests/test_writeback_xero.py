@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from recon.config import Config, load_config
+from recon.http_retry import retry_after_seconds
 from recon.importing import import_file, jobs_from_config
 from recon.runlog import sync_accounts
 from recon.store import Store, open_store
 from recon.writeback import NewEntry, write_back
-from recon.writeback.http_retry import retry_after_seconds
 from recon.writeback.xero_sink import XeroSink, exact_json
 from tests.helpers import count, recon
 from tests.writeback_books import BANK_ONLY, OPENING, StoryTxn, bank_only_entries, story, write_bank

@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from recon.config import AccountSettings, XeroSettings
+from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
 from recon.money import format_minor
 from recon.writeback.base import (
     Action,
@@ -50,7 +51,6 @@ from recon.writeback.base import (
     WritebackRequest,
     WritePlan,
 )
-from recon.writeback.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
 
 __all__ = ["XeroRefusedError", "XeroSink", "XeroUnavailableError", "exact_json", "idempotency_key"]
 

@@ -1,4 +1,4 @@
-"""One HTTP request to a REST book, retried the way rate-limited APIs ask to be retried.
+"""One HTTP request to a service (a REST book such as Xero, a webhook), retried the way rate-limited APIs ask.
 
 `send` makes the request with the standard library and retries what is worth
 retrying: 429 (after the server's `Retry-After`, seconds or an HTTP date), 5xx,
