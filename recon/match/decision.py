@@ -13,6 +13,7 @@ Rows left open get a reason code for the exceptions report.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from recon.config import MatchingSettings
@@ -25,53 +26,62 @@ AMBIGUOUS = "ambiguous"
 TWIN_NOTE = "identical twin rows: any pairing gives the same books"
 
 
+def _competitors(
+    row: np.ndarray,
+    other: np.ndarray,
+    other_twin: np.ndarray,
+    assigned_row: np.ndarray,
+    assigned_other: np.ndarray,
+    assigned_twin: np.ndarray,
+    assigned_other_twin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates competing with an assigned pair through one of its rows (one side's view).
+
+    A candidate (row, other) competes with the assigned pair of its `row` when its `other`
+    row is not that pair's. Returns (candidate position, slot of the assigned pair, whether
+    the candidate is a harmless twin): its other row is a twin of the chosen partner, or
+    the partner assigned to its other row is a twin of this row.
+    """
+    slot_of_row = np.full(int(max(row.max(initial=0), assigned_row.max(initial=0))) + 1, -1, dtype=np.int64)
+    slot_of_row[assigned_row] = np.arange(len(assigned_row))
+    slot_of_other = np.full(int(max(other.max(initial=0), assigned_other.max(initial=0))) + 1, -1, dtype=np.int64)
+    slot_of_other[assigned_other] = np.arange(len(assigned_other))
+
+    position = np.flatnonzero(slot_of_row[row] >= 0)
+    slot = slot_of_row[row[position]]
+    competing = other[position] != assigned_other[slot]
+    position, slot = position[competing], slot[competing]
+    partner = slot_of_other[other[position]]
+    has_partner = partner >= 0
+    partner_is_twin = np.zeros(len(position), dtype=bool)
+    partner_is_twin[has_partner] = assigned_twin[partner[has_partner]] == assigned_twin[slot[has_partner]]
+    harmless = (other_twin[position] == assigned_other_twin[slot]) | partner_is_twin
+    return position, slot, harmless
+
+
 def _rivals(assigned: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """Per assigned pair: best score of a real rival (`runner_up`) and whether a harmless twin competed.
+    """`runner_up` (best score of a real rival, 0 if none) and `has_twin` (a harmless twin competed),
+    aligned with `assigned`.
 
     A competing candidate is harmless when it is indistinguishable from the chosen
     partner, or when it went to a row indistinguishable from this one (identical
     bank rows for several payroll entries): either way, swapping gives the same books.
+    Index arithmetic over numpy arrays: the candidates are millions, the assigned pairs
+    each own their two rows.
     """
-    keyed = assigned.select("b_idx", "l_idx", "b_twin", "l_twin")
-    partner_of_ledger = assigned.select(pl.col("l_idx").alias("other"), pl.col("b_twin").alias("other_partner_twin"))
-    partner_of_bank = assigned.select(pl.col("b_idx").alias("other"), pl.col("l_twin").alias("other_partner_twin"))
-    via_bank = (
-        keyed.join(
-            pairs.select("b_idx", pl.col("l_idx").alias("other"), pl.col("l_twin").alias("other_twin"), "score"),
-            on="b_idx",
-        )
-        .filter(pl.col("other") != pl.col("l_idx"))
-        .join(partner_of_ledger, on="other", how="left")
-        .select(
-            "b_idx",
-            "l_idx",
-            "score",
-            ((pl.col("other_twin") == pl.col("l_twin")) | (pl.col("other_partner_twin") == pl.col("b_twin")))
-            .fill_null(False)
-            .alias("twin"),
-        )
-    )
-    via_ledger = (
-        keyed.join(
-            pairs.select(pl.col("b_idx").alias("other"), "l_idx", pl.col("b_twin").alias("other_twin"), "score"),
-            on="l_idx",
-        )
-        .filter(pl.col("other") != pl.col("b_idx"))
-        .join(partner_of_bank, on="other", how="left")
-        .select(
-            "b_idx",
-            "l_idx",
-            "score",
-            ((pl.col("other_twin") == pl.col("b_twin")) | (pl.col("other_partner_twin") == pl.col("l_twin")))
-            .fill_null(False)
-            .alias("twin"),
-        )
-    )
-    return (
-        pl.concat([via_bank, via_ledger])
-        .group_by("b_idx", "l_idx")
-        .agg(pl.col("score").filter(~pl.col("twin")).max().alias("runner_up"), pl.col("twin").any().alias("has_twin"))
-    )
+    a_bank, a_ledger = assigned["b_idx"].to_numpy(), assigned["l_idx"].to_numpy()
+    a_bank_twin, a_ledger_twin = assigned["b_twin"].to_numpy(), assigned["l_twin"].to_numpy()
+    bank, ledger = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
+    via_bank = _competitors(bank, ledger, pairs["l_twin"].to_numpy(), a_bank, a_ledger, a_bank_twin, a_ledger_twin)
+    via_ledger = _competitors(ledger, bank, pairs["b_twin"].to_numpy(), a_ledger, a_bank, a_ledger_twin, a_bank_twin)
+    position, slot, harmless = (np.concatenate(parts) for parts in zip(via_bank, via_ledger, strict=True))
+    score = pairs["score"].to_numpy()
+    runner_up = np.zeros(assigned.height, dtype=np.float64)
+    real = ~harmless
+    np.maximum.at(runner_up, slot[real], score[position[real]])
+    has_twin = np.zeros(assigned.height, dtype=bool)
+    has_twin[slot[harmless]] = True
+    return pl.DataFrame({"runner_up": runner_up, "has_twin": has_twin})
 
 
 def decide(
@@ -88,9 +98,7 @@ def decide(
     assignment never saw (`assignment.strongest_candidates`): they count as real rivals,
     twin or not, so pruning can only make a decision more careful.
     """
-    with_rivals = assigned.join(_rivals(assigned, pairs), on=["b_idx", "l_idx"], how="left").with_columns(
-        pl.col("runner_up").fill_null(0.0), pl.col("has_twin").fill_null(False)
-    )
+    with_rivals = assigned.hstack(_rivals(assigned, pairs))
     if lost_rivals is not None and not lost_rivals.is_empty():
         with_rivals = (
             with_rivals.join(lost_rivals, on=["b_idx", "l_idx"], how="left")

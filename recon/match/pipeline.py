@@ -87,10 +87,13 @@ def score_pairs(
 
 
 def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    linked = decided.join(bank.select("b_idx", "txn_id", "account_id"), on="b_idx").join(
-        ledger.select("l_idx", "entry_id"), on="l_idx"
+    # b_idx and l_idx are row positions (see features): gathering by them is a join without the hashing
+    linked = decided.with_columns(
+        bank["txn_id"].gather(decided["b_idx"]),
+        bank["account_id"].gather(decided["b_idx"]),
+        ledger["entry_id"].gather(decided["l_idx"]),
     )
-    ids = [match_id([b], [e]) for b, e in linked.select("txn_id", "entry_id").iter_rows()]
+    ids = [match_id([b], [e]) for b, e in zip(linked["txn_id"].to_list(), linked["entry_id"].to_list(), strict=True)]
     linked = linked.with_columns(pl.Series("match_id", ids, dtype=pl.String))
     matches = linked.select("match_id", "account_id", "status", pl.lit("1:1").alias("kind"), "score", "reasons")
     links = linked.select(
