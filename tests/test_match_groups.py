@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import hypothesis
-import polars as pl
-from hypothesis import given
-from hypothesis import strategies as st
-
 from recon.config import MatchingSettings
 from recon.match import match
-from recon.match.grouping import _exact_subsets, _subsets_by_size
 from tests.match_rows import bank_rows, ledger_rows, linked
 
 SETTINGS = MatchingSettings()
@@ -114,57 +108,3 @@ def test_a_row_that_lost_a_candidate_at_its_own_amount_is_not_searched_as_a_sum(
         settings=SETTINGS,
     )
     assert result.matches["kind"].to_list() == ["1:1"]
-
-
-def _exact_subsets_by_one_join(candidates: pl.DataFrame, *, max_size: int) -> pl.DataFrame:
-    """The meet in the middle before equal halves were split by magnitude: every half against every half."""
-    halves = _subsets_by_size(candidates, max_size=(max_size + 1) // 2)
-    found = []
-    for size in range(2, max_size + 1):
-        low, high = size // 2, size - size // 2
-        right = halves[low].select(
-            "target", pl.col("total").alias("need"), *(pl.col(f"p{k}").alias(f"q{k}") for k in range(1, low + 1))
-        )
-        found.append(
-            halves[high]
-            .with_columns((pl.col("target_amount") - pl.col("total")).alias("need"))
-            .join(right, on=["target", "need"])
-            .filter(pl.col("q1") > pl.col(f"p{high}"))
-            .select(
-                "target",
-                pl.concat_list(*(f"p{k}" for k in range(1, high + 1)), *(f"q{k}" for k in range(1, low + 1))).alias(
-                    "parts"
-                ),
-            )
-        )
-    return pl.concat(found)
-
-
-@hypothesis.settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(1, 40), st.lists(st.integers(1, 12), min_size=2, max_size=9)),
-        min_size=1,
-        max_size=4,
-    ),
-    st.booleans(),
-    st.integers(2, 5),
-)
-def test_equal_halves_split_by_magnitude_find_the_same_subsets_as_one_join(
-    targets: list[tuple[int, list[int]]], negative: bool, max_size: int
-) -> None:
-    # small amounts, so that many subsets tie, and halves of exactly half the target are common
-    sign = -1 if negative else 1
-    rows = [
-        (target, part, sign * amount, sign * target_amount)
-        for target, (target_amount, amounts) in enumerate(targets)
-        for part, amount in enumerate(amounts)
-        if amount < target_amount
-    ]
-    candidates = pl.DataFrame(
-        rows,
-        schema={"target": pl.UInt32, "part": pl.UInt32, "amount_minor": pl.Int64, "target_amount": pl.Int64},
-        orient="row",
-    )
-    new = sorted(_exact_subsets(candidates, max_size=max_size).rows())
-    assert new == sorted(_exact_subsets_by_one_join(candidates, max_size=max_size).rows())

@@ -5,13 +5,12 @@ paid in instalments is several bank rows for one ledger row (N:1). Both are the
 same search with the sides swapped: for each open *target* row, find subsets of
 open *part* rows on the other side that sum exactly to it.
 
-The search is bounded, and vectorized per subset size (a loop over sizes, never
-over rows): parts must be in the same account and currency, the same sign and
-smaller in magnitude, inside the date window; each target tries only its
+The search is bounded: parts must be in the same account and currency, the same
+sign and smaller in magnitude, inside the date window; each target tries only its
 `group_max_candidates` nearest parts by date, and subsets stop at `group_max_size`
-rows. Partial sums that already pass the target are dropped at once, and only
-subsets of half the size are ever built (meet in the middle, an equi-join on the
-amount still missing).
+rows. The subsets of those candidates that sum exactly to the target are found by
+`subset_sums` (meet in the middle, vectorized over chunks of targets, never a loop
+over rows); only their (target, part) pairs are then compared for the score.
 
 A subset is `auto` only when every part shares a reference with the target and it
 is the only subset for that target; otherwise it is a suggestion at best, with the
@@ -20,14 +19,13 @@ number of alternative subsets in its reasons.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match.comparisons import text_similarity
+from recon.match.subset_sums import exact_subsets
 
 BASE_SCORE = 0.60
 DATE_WEIGHT = 0.10
@@ -121,20 +119,22 @@ def _candidates(
         raise ValueError("dates span more than 5,000 years")
     day_key = p_group << _DAY_BITS | (p_day - base)
     first = np.r_[True, day_key[1:] != day_key[:-1]]
-    days = day_key[first]  # sorted (group, day) of the parts
-    block = np.cumsum(first) - 1
-    order_key = block << _AMOUNT_BITS | p_magnitude
+    days, day_start = day_key[first], np.flatnonzero(first)  # sorted (group, day) of the parts, where each begins
+    order_key = (np.cumsum(first) - 1) << _AMOUNT_BITS | p_magnitude
 
+    # targets in the parts' order too: each search below then walks the parts once, not at random
+    t_day_key = t_group << _DAY_BITS | (t_day - base)
+    by_day = np.lexsort((t_magnitude, t_day_key))
     shape = (t.height, len(offsets))
     start, count = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     for column, offset in enumerate(offsets):
-        wanted = t_group << _DAY_BITS | (t_day + offset - base)
+        wanted = t_day_key[by_day] + offset
         where = np.minimum(np.searchsorted(days, wanted), len(days) - 1)
         found = days[where] == wanted
-        lo = np.searchsorted(order_key, where << _AMOUNT_BITS)
-        hi = np.searchsorted(order_key, where << _AMOUNT_BITS | t_magnitude)  # magnitudes strictly below the target
-        start[:, column] = lo
-        count[:, column] = np.where(found, hi - lo, 0)
+        lo = day_start[where]
+        hi = np.searchsorted(order_key, where << _AMOUNT_BITS | t_magnitude[by_day])  # magnitudes strictly below
+        start[by_day, column] = lo
+        count[by_day, column] = np.where(found, hi - lo, 0)
     taken_before = np.cumsum(count, axis=1) - count
     take = np.clip(settings.group_max_candidates - taken_before, 0, count).ravel()
     if take.sum() == 0:
@@ -153,6 +153,13 @@ def _candidates(
     ).cast(empty.schema)
 
 
+def _sharing_a_reference(targets: pl.DataFrame, parts: pl.DataFrame) -> pl.DataFrame:
+    """The targets with a reference token that some part has too: no other target has a referenced candidate."""
+    part_tokens = parts.select(pl.col("tokens").explode().drop_nulls().unique())
+    sharing = targets.select("idx", "tokens").explode("tokens").join(part_tokens, on="tokens", how="semi")
+    return targets.filter(pl.col("idx").is_in(sharing["idx"].implode()))
+
+
 def _referenced_candidates(candidates: pl.DataFrame, targets: pl.DataFrame, parts: pl.DataFrame) -> pl.DataFrame:
     """The candidates that carry a reference token of their target."""
     target_tokens = targets.select(pl.col("idx").alias("target"), "tokens").explode("tokens").drop_nulls()
@@ -165,134 +172,6 @@ def _referenced_candidates(candidates: pl.DataFrame, targets: pl.DataFrame, part
         .unique()
     )
     return candidates.join(shared, on=["target", "part"], how="semi", maintain_order="left")
-
-
-def _pairs_of_candidates(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Every two candidates of one target whose total stays short of it (target, p1 < p2, total, target_amount).
-
-    Built directly from each target's run of candidates (all index pairs of a run of m rows
-    at once, per m), not by joining the candidates with themselves and dropping half.
-    """
-    target = candidates["target"].to_numpy()
-    if len(target) == 0:
-        return pl.DataFrame(
-            schema={"target": pl.UInt32, "p1": pl.UInt32, "p2": pl.UInt32, "total": pl.Int64, "target_amount": pl.Int64}
-        )
-    starts = np.flatnonzero(np.r_[True, target[1:] != target[:-1]])
-    sizes = np.diff(np.r_[starts, len(target)])
-    first, second = [], []
-    for size in np.unique(sizes[sizes >= 2]):
-        i, j = np.triu_indices(int(size), 1)
-        run = starts[sizes == size][:, None]
-        first.append((run + i).ravel())
-        second.append((run + j).ravel())
-    a = np.concatenate(first) if first else np.zeros(0, dtype=np.int64)
-    b = np.concatenate(second) if second else np.zeros(0, dtype=np.int64)
-    part = candidates["part"].to_numpy()
-    amount = candidates["amount_minor"].to_numpy()
-    pairs = pl.DataFrame(
-        {
-            "target": target[a],
-            "p1": np.minimum(part[a], part[b]),
-            "p2": np.maximum(part[a], part[b]),
-            "total": amount[a] + amount[b],
-            "target_amount": candidates["target_amount"].to_numpy()[a],
-        },
-        schema={"target": pl.UInt32, "p1": pl.UInt32, "p2": pl.UInt32, "total": pl.Int64, "target_amount": pl.Int64},
-    )
-    return pairs.filter(pl.col("total").abs() < pl.col("target_amount").abs())
-
-
-def _subsets_by_size(candidates: pl.DataFrame, *, max_size: int) -> dict[int, pl.DataFrame]:
-    """Every subset of 1..max_size candidates of a target whose total stays short of the target.
-
-    Columns: target, p1..pk (the parts in increasing order), total, target_amount; plain
-    columns rather than lists, since millions of these rows may be built.
-    """
-    level = candidates.select(
-        "target", pl.col("part").alias("p1"), pl.col("amount_minor").alias("total"), "target_amount"
-    )
-    levels = {1: level}
-    if max_size >= 2:
-        level = _pairs_of_candidates(candidates)
-        levels[2] = level
-    for size in range(3, max_size + 1):
-        last = f"p{size - 1}"
-        level = (
-            level.join(candidates.select("target", pl.col("part").alias(f"p{size}"), "amount_minor"), on="target")
-            .filter(pl.col(f"p{size}") > pl.col(last))
-            .with_columns((pl.col("total") + pl.col("amount_minor")).alias("total"))
-            .filter(pl.col("total").abs() < pl.col("target_amount").abs())
-            .drop("amount_minor")
-        )
-        levels[size] = level
-    return levels
-
-
-def _exact_of_equal_halves(half: pl.DataFrame, k: int) -> pl.DataFrame:
-    """(target, parts) of the subsets of 2k candidates made of two k-subsets of `half` summing to the target.
-
-    Every part has the target's sign, so of two halves that sum to it one is at most half
-    the target in magnitude and the other at least half: those two sides are joined, not
-    all of `half` with all of it (each side about half as long). The pair is kept when
-    its parts do not interleave, either way round, and once only when both are exactly
-    half (then each side holds both).
-    """
-    twice, whole = pl.col("total").abs() * 2, pl.col("target_amount").abs()
-    small = half.filter(twice <= whole).with_columns((pl.col("target_amount") - pl.col("total")).alias("need"))
-    large = half.filter(twice >= whole).select(
-        "target", pl.col("total").alias("need"), *(pl.col(f"p{i}").alias(f"q{i}") for i in range(1, k + 1))
-    )
-    first = [f"p{i}" for i in range(1, k + 1)]
-    second = [f"q{i}" for i in range(1, k + 1)]
-    forward = pl.col(f"p{k}") < pl.col("q1")
-    backward = (pl.col(f"q{k}") < pl.col("p1")) & (twice != whole)
-    return (
-        small.join(large, on=["target", "need"])
-        .filter(forward | backward)
-        .select(
-            "target",
-            pl.when(forward)
-            .then(pl.concat_list(*first, *second))
-            .otherwise(pl.concat_list(*second, *first))
-            .alias("parts"),
-        )
-    )
-
-
-def _exact_subsets(candidates: pl.DataFrame, *, max_size: int) -> pl.DataFrame:
-    """(target, parts) for every subset of 2..max_size candidates summing exactly to the target.
-
-    Meet in the middle: only subsets of up to half the size are built; a subset of size
-    s is a larger half (its first rows) and a smaller half, after it, whose total is
-    exactly what the first half lacks: an equi-join on that amount.
-    """
-    halves = _subsets_by_size(candidates, max_size=(max_size + 1) // 2)
-    found = []
-    for size in range(2, max_size + 1):
-        low, high = size // 2, size - size // 2
-        if low == high:
-            found.append(_exact_of_equal_halves(halves[low], low))
-            continue
-        right = halves[low].select(
-            "target",
-            pl.col("total").alias("need"),
-            *(pl.col(f"p{k}").alias(f"q{k}") for k in range(1, low + 1)),
-        )
-        joined = (
-            halves[high]
-            .with_columns((pl.col("target_amount") - pl.col("total")).alias("need"))
-            .join(right, on=["target", "need"])
-            .filter(pl.col("q1") > pl.col(f"p{high}"))
-            .select(
-                "target",
-                pl.concat_list(*(f"p{k}" for k in range(1, high + 1)), *(f"q{k}" for k in range(1, low + 1))).alias(
-                    "parts"
-                ),
-            )
-        )
-        found.append(joined)
-    return pl.concat(found)
 
 
 def _part_evidence(
@@ -319,10 +198,11 @@ def _part_evidence(
 
 
 def _scored_subsets(subsets: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
-    # sorted first: the subset number is the last tie-break, so it must not depend on join order
+    # sorted first: the subset number is the last tie-break, so it must not depend on join order; the join keeps
+    # that order, so that a subset's means add its parts in one order whatever the evidence's order
     members = subsets.sort("target", "parts").with_row_index("subset").explode("parts").rename({"parts": "part"})
     per_subset = (
-        members.join(evidence, on=["target", "part"])
+        members.join(evidence, on=["target", "part"], maintain_order="left")
         .group_by("subset", "target")
         .agg(
             pl.col("part").sort().alias("parts"),
@@ -368,11 +248,6 @@ def _resolve(scored: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(taken) if taken else scored.clear()
 
 
-TARGETS_PER_CHUNK = 4_000
-"""Targets searched together: bounds memory (candidates per target grow with the rows per day,
-half-subsets with the square of the candidates)."""
-
-
 def _search(
     targets: pl.DataFrame,
     parts: pl.DataFrame,
@@ -381,31 +256,20 @@ def _search(
     parts_need_reference: bool,
     settings: MatchingSettings,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Exact subsets and the evidence of their (target, part) pairs, a chunk of targets at a time."""
-    found, evidence = [], []
-    every_candidate = _candidates(targets, parts, target_is_bank=target_is_bank, settings=settings)
+    """Exact subsets, and the evidence of the (target, part) pairs in them."""
+    searched = _sharing_a_reference(targets, parts) if parts_need_reference else targets
+    candidates = _candidates(searched, parts, target_is_bank=target_is_bank, settings=settings)
     if parts_need_reference:
-        every_candidate = _referenced_candidates(every_candidate, targets, parts)
-    # a target needs two parts at least
-    every_candidate = every_candidate.filter(pl.len().over("target") >= 2)
-    bounds = (
-        every_candidate["target"]
-        .search_sorted(pl.Series(range(0, targets.height + TARGETS_PER_CHUNK, TARGETS_PER_CHUNK), dtype=pl.UInt32))
-        .to_list()
+        candidates = _referenced_candidates(candidates, targets, parts)
+    subsets = exact_subsets(candidates, max_size=settings.group_max_size)
+    if subsets.is_empty():
+        return subsets, pl.DataFrame()
+    members = subsets.select("target", pl.col("parts").alias("part")).explode("part").unique()
+    # a few thousand targets of tens of thousands: kept first, so that the join on two keys is small
+    in_subsets = candidates.filter(pl.col("target").is_in(members["target"].unique().implode())).join(
+        members, on=["target", "part"], how="semi"
     )
-    for low, high in itertools.pairwise(bounds):
-        candidates = every_candidate.slice(low, high - low)
-        if candidates.is_empty():
-            continue
-        subsets = _exact_subsets(candidates, max_size=settings.group_max_size)
-        if subsets.is_empty():
-            continue
-        found.append(subsets)
-        useful = candidates.join(subsets.select("target").unique(), on="target", how="semi")
-        evidence.append(_part_evidence(useful, targets, parts, settings=settings))
-    if not found:
-        return pl.DataFrame(schema={"target": pl.UInt32, "parts": pl.List(pl.UInt32)}), pl.DataFrame()
-    return pl.concat(found), pl.concat(evidence)
+    return subsets, _part_evidence(in_subsets, targets, parts, settings=settings)
 
 
 def find_groups(

@@ -103,13 +103,12 @@ def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame)
     return matches.cast(MATCH_SCHEMA), links.cast(LINK_SCHEMA)  # type: ignore[arg-type]
 
 
-def _group_side(
-    frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr, contested: pl.DataFrame
-) -> pl.DataFrame:
+def _group_side(frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr, contested: pl.Series) -> pl.DataFrame:
+    """The rows as `grouping.find_groups` wants them; `contested` holds the `idx` values of contested rows."""
     return frame.select(
         pl.col(idx).alias("row"), "account_id", "currency", "amount_minor", "posted_date",
         text.alias("text"), alt_text.alias("alt_text"), "tokens",
-        pl.col(idx).is_in(contested[idx].implode()).alias("contested"),
+        pl.col(idx).is_in(contested.implode()).alias("contested"),
     ).with_row_index("idx")  # fmt: skip
 
 
@@ -128,9 +127,11 @@ def _groups(
     """
     all_matches, all_links = [], []
     ledger_text = pl.concat_str(pl.col("norm_counterparty"), pl.col("norm_description"), separator=" ")
+    # millions of contested pairs at 1M, far fewer rows: looked up once, not per side and pass
+    contested_bank, contested_ledger = contested["b_idx"].unique(), contested["l_idx"].unique()
     for kind, target_is_bank in (("1:N", True), ("N:1", False)):
-        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"), contested)
-        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"), contested)
+        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"), contested_bank)
+        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"), contested_ledger)
         targets, parts = (bank_side, ledger_side) if target_is_bank else (ledger_side, bank_side)
         # instalments (N:1) must name what they pay: at a year of four busy accounts the open bank
         # rows around a ledger entry hold thousands of subsets, and some sum to it by chance
@@ -157,7 +158,10 @@ def _groups(
         ids = pl.DataFrame(
             {
                 "group": per_group["group"],
-                "match_id": [match_id(b, e) for b, e in zip(per_group["txn_id"], per_group["entry_id"], strict=True)],
+                "match_id": [
+                    match_id(b, e)
+                    for b, e in zip(per_group["txn_id"].to_list(), per_group["entry_id"].to_list(), strict=True)
+                ],
             },
             schema={"group": pl.UInt32, "match_id": pl.String},
         ).filter(~pl.col("match_id").is_in(list(rejected_ids)))
