@@ -50,6 +50,11 @@ def match_id(bank_ids: list[str], ledger_ids: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def _pair_match_ids(bank_ids: list[str], ledger_ids: list[str]) -> list[str]:
+    """`match_id([b], [e])` of each aligned pair, without the sorting and joining of one-element lists."""
+    return [hashlib.sha256(f"{b}#{e}".encode()).hexdigest()[:20] for b, e in zip(bank_ids, ledger_ids, strict=True)]
+
+
 def _rejected_indexes(rejected: pl.DataFrame | None, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
     if rejected is None or rejected.is_empty():
         return pl.DataFrame(schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32})
@@ -93,7 +98,7 @@ def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame)
         bank["account_id"].gather(decided["b_idx"]),
         ledger["entry_id"].gather(decided["l_idx"]),
     )
-    ids = [match_id([b], [e]) for b, e in zip(linked["txn_id"].to_list(), linked["entry_id"].to_list(), strict=True)]
+    ids = _pair_match_ids(linked["txn_id"].to_list(), linked["entry_id"].to_list())
     linked = linked.with_columns(pl.Series("match_id", ids, dtype=pl.String))
     matches = linked.select("match_id", "account_id", "status", pl.lit("1:1").alias("kind"), "score", "reasons")
     links = linked.select(
