@@ -68,22 +68,13 @@ def compact_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.where(lengths >= MIN_COMPACT_LENGTH, COMPACT_WEIGHT * scores, 0.0)
 
 
-def _dictionary(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each row, the distinct texts): code i stands for the i-th distinct text."""
+def _dictionary(texts: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
+    """(code of each row, the distinct rows): code i stands for the i-th distinct row of `texts`."""
     distinct = texts.unique(maintain_order=True)
-    codes = (
-        texts.to_frame("text")
-        .join(
-            distinct.to_frame("text").with_row_index("code"),
-            on="text",
-            how="left",
-            maintain_order="left",
-            nulls_equal=True,
-        )
-        .get_column("code")
-        .to_numpy()
-    )
-    return codes.astype(np.int64), distinct.to_numpy()
+    codes = texts.join(
+        distinct.with_row_index("_code"), on=texts.columns, how="left", maintain_order="left", nulls_equal=True
+    )["_code"]
+    return codes.to_numpy(), distinct
 
 
 def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.Series:
@@ -94,28 +85,26 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     counterparty "Stripe", so the best of them counts.
 
     Normalized texts repeat a lot (card masks, ids and dates are gone; members, twins and
-    payroll share one text), so each distinct (bank text, description, counterparty) is
-    scored once and the scores are gathered back to the pairs: the same result as scoring
-    every pair, for a fraction of the rapidfuzz calls.
+    payroll share one text), so each distinct (bank text, ledger texts) is scored once and
+    the scores are gathered back to the pairs: the same result as scoring every pair, for
+    a fraction of the rapidfuzz calls.
     """
     if pairs.is_empty():
         return pl.Series("description_score", [], dtype=pl.Float64)
-    bank_code, bank_texts = _dictionary(bank["norm_description"])
-    description_code, descriptions = _dictionary(ledger["norm_description"])
-    counterparty_code, counterparties = _dictionary(ledger["norm_counterparty"])
-    b = pairs["b_idx"].to_numpy()
-    lx = pairs["l_idx"].to_numpy()
-    # one integer per (bank text, description, counterparty): < 2^63 for any realistic number of distinct texts
-    key = (bank_code[b] * len(descriptions) + description_code[lx]) * len(counterparties) + counterparty_code[lx]
+    bank_code, bank_texts = _dictionary(bank.select("norm_description"))
+    ledger_code, ledger_texts = _dictionary(ledger.select("norm_description", "norm_counterparty"))
+    # one integer per (bank text, ledger texts): < 2^63 for any realistic number of distinct texts
+    bank_of_pair = bank_code[pairs["b_idx"].to_numpy()].astype(np.int64)
+    key = bank_of_pair * len(ledger_texts) + ledger_code[pairs["l_idx"].to_numpy()]
     keys = pl.DataFrame({"key": key})
     distinct = keys.unique("key").with_row_index("slot")
     of_pair = keys.join(distinct, on="key", how="left", maintain_order="left")["slot"].to_numpy()
     distinct_keys = distinct["key"].to_numpy()
-    counterparty_of = distinct_keys % len(counterparties)
-    description_of = (distinct_keys // len(counterparties)) % len(descriptions)
-    bank_text = bank_texts[distinct_keys // (len(counterparties) * len(descriptions))]
-    by_description = text_similarity(bank_text, descriptions[description_of])
-    counterparty = counterparties[counterparty_of]
+    bank_text = bank_texts["norm_description"].to_numpy()[distinct_keys // len(ledger_texts)]
+    ledger_of = distinct_keys % len(ledger_texts)
+    description = ledger_texts["norm_description"].to_numpy()[ledger_of]
+    counterparty = ledger_texts["norm_counterparty"].to_numpy()[ledger_of]
+    by_description = text_similarity(bank_text, description)
     by_counterparty = text_similarity(bank_text, counterparty)
     no_space = np.frompyfunc(lambda text: text.replace(" ", ""), 1, 1)
     by_compact = compact_similarity(no_space(bank_text), no_space(counterparty))
@@ -123,37 +112,51 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     return pl.Series("description_score", best[of_pair])
 
 
+def _has_token(tokens: pl.DataFrame, idx: pl.Series) -> np.ndarray:
+    """Whether each row named by `idx` carries a token (`tokens` has a column named like `idx`)."""
+    rows, named = tokens[idx.name].to_numpy(), idx.to_numpy()
+    has = np.zeros(max(int(rows.max(initial=0)), int(named.max(initial=0))) + 1, dtype=np.bool_)
+    has[rows] = True
+    return has[named]
+
+
 def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tokens: pl.DataFrame) -> pl.DataFrame:
-    """reference_match, reference_conflict and shared_reference of every pair (same order as `pairs`)."""
-    keyed = pairs.select("b_idx", "l_idx")
-    both = keyed.join(bank_tokens.select("b_idx", "token", "prefix"), on="b_idx").join(
-        ledger_tokens.select("l_idx", pl.col("token").alias("l_token"), pl.col("prefix").alias("l_prefix")),
-        on="l_idx",
-    )
-    shared = (
-        both.filter(pl.col("token") == pl.col("l_token"))
-        .group_by("b_idx", "l_idx")
-        .agg(pl.col("token").min().alias("shared_reference"))
-    )
-    conflicting = (
-        both.filter(pl.col("prefix").is_not_null() & (pl.col("prefix") == pl.col("l_prefix")))
-        .group_by("b_idx", "l_idx", "prefix")
-        .agg((pl.col("token") == pl.col("l_token")).any().alias("agrees"))
-        .filter(~pl.col("agrees"))
-        .select("b_idx", "l_idx", pl.lit(True).alias("reference_conflict"))
-        .unique()
-    )
-    return (
-        keyed.join(shared, on=["b_idx", "l_idx"], how="left", maintain_order="left")
-        .join(conflicting, on=["b_idx", "l_idx"], how="left", maintain_order="left")
-        .select(
-            pl.col("shared_reference").is_not_null().alias("reference_match"),
-            (pl.col("reference_conflict").fill_null(False) & pl.col("shared_reference").is_null()).alias(
-                "reference_conflict"
-            ),
-            "shared_reference",
+    """reference_match, reference_conflict and shared_reference of every pair (same order as `pairs`).
+
+    A pair matches when both rows carry the same token (`shared_reference` is the least
+    of them). It conflicts when no token is shared but both rows carry a token of the
+    same kind (prefix): two invoice numbers, and not the same one.
+
+    Both signals need a token on each row: the tokens are joined only to the pairs
+    where both rows have one (a small share); every other pair is (False, False, null).
+    """
+    with_tokens = np.flatnonzero(_has_token(bank_tokens, pairs["b_idx"]) & _has_token(ledger_tokens, pairs["l_idx"]))
+    both = (
+        pairs[with_tokens]
+        .select("b_idx", "l_idx")
+        .with_row_index("pos")
+        .join(bank_tokens.select("b_idx", "token", "prefix"), on="b_idx")
+        .join(
+            ledger_tokens.select("l_idx", pl.col("token").alias("l_token"), pl.col("prefix").alias("l_prefix")),
+            on="l_idx",
         )
     )
+    shared = both.filter(pl.col("token") == pl.col("l_token")).group_by("pos").agg(pl.col("token").min())
+    same_kind = both.filter(pl.col("prefix") == pl.col("l_prefix"))["pos"].to_numpy()
+    match = np.zeros(pairs.height, dtype=bool)
+    match[with_tokens[shared["pos"].to_numpy()]] = True
+    conflict = np.zeros(pairs.height, dtype=bool)
+    conflict[with_tokens[same_kind]] = True
+    # the token of each pair as a categorical code: a column of millions of mostly null strings is slow
+    tokens = shared["token"].cast(pl.Categorical)
+    source = np.zeros(pairs.height, dtype=np.uint32)  # position 0 of `choices` is null
+    source[with_tokens[shared["pos"].to_numpy()]] = np.arange(1, shared.height + 1, dtype=np.uint32)
+    choices = pl.concat([pl.Series([None], dtype=pl.Categorical), tokens])
+    return pl.DataFrame([
+        pl.Series("reference_match", match),
+        pl.Series("reference_conflict", conflict & ~match),
+        choices.gather(source).alias("shared_reference"),
+    ])  # fmt: skip
 
 
 def compare(

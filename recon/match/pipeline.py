@@ -67,19 +67,19 @@ def score_pairs(
     bank: pl.DataFrame, ledger: pl.DataFrame, *, settings: MatchingSettings, rejected: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Blocked, compared and scored candidate pairs: (all of them, narrow: b_idx, l_idx, score and
-    amount_diff_minor, for the open rows' reasons; those with enough evidence, every column)."""
+    amount_diff_minor, for the open rows' reasons; those with enough evidence, with the signals
+    the assignment, decision and reasons read).
+
+    The rows' own attributes (currency, twin classes) are not on the pairs yet: of millions
+    of candidates only the strongest need them (`with_row_attributes`).
+    """
     bank_tokens = blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings)
     ledger_tokens = blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings)
     pairs = blocking.candidate_pairs(
         bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens, settings=settings, rejected=rejected
     )
-    pairs = pairs.join(
-        bank.select("b_idx", "currency", pl.col("twin_class").alias("b_twin")), on="b_idx", maintain_order="left"
-    ).join(
-        ledger.select("l_idx", pl.col("amount_minor").alias("l_amount"), pl.col("twin_class").alias("l_twin")),
-        on="l_idx",
-        maintain_order="left",
-    )
+    # b_idx and l_idx are row numbers: a gather, not a join
+    pairs = pairs.with_columns(ledger["amount_minor"].gather(pairs["l_idx"]).alias("l_amount"))
     compared = comparisons.compare(pairs, bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens)
     scored = scoring.score(compared, settings=settings)
     evidence = (
@@ -87,8 +87,19 @@ def score_pairs(
         | pl.col("reference_match")
         | (pl.col("description_score") >= settings.tolerance_min_description)
     )
-    # one wide frame of millions of pairs at a time: the open rows' reasons need four columns of all of them
-    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), scored.filter(evidence)
+    # what the assignment, the decision and the reasons read: the tiers and scoring inputs stay behind
+    signals = ["date_diff_days", "amount_diff_minor", "description_score", "reference_match", "reference_conflict"]
+    with_evidence = scored.lazy().filter(evidence).select("b_idx", "l_idx", *signals, "shared_reference", "score")
+    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), with_evidence.collect()
+
+
+def with_row_attributes(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
+    """Add the bank row's `currency` and both rows' twin classes (`b_twin`, `l_twin`) to pairs."""
+    return pairs.with_columns(
+        bank["currency"].gather(pairs["b_idx"]),
+        bank["twin_class"].gather(pairs["b_idx"]).alias("b_twin"),
+        ledger["twin_class"].gather(pairs["l_idx"]).alias("l_twin"),
+    )
 
 
 def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -213,6 +224,7 @@ def match(
     all_scored, scored = score_pairs(bank, ledger, settings=settings, rejected=rejected_idx)
     strongest, lost_rivals = assignment.strongest_candidates(scored)
     del scored  # millions of wide rows: let them go before the assignment builds its own
+    strongest = with_row_attributes(strongest, bank, ledger)
     worth_assigning = strongest.filter(pl.col("score") >= settings.suggest_threshold)
     contested = worth_assigning.filter(pl.col("amount_diff_minor") == 0).select("b_idx", "l_idx")
     assigned = scoring.explain(assignment.assign_one_to_one(worth_assigning))

@@ -100,7 +100,8 @@ def explain(pairs: pl.DataFrame) -> pl.DataFrame:
 def score(pairs: pl.DataFrame, *, settings: MatchingSettings) -> pl.DataFrame:
     """Add `amount_score`, `date_score` and `score` to compared pairs (`explain` adds the reasons).
 
-    The pairs need `l_amount` (the ledger amount, for the tolerance) and `currency`.
+    The pairs need `l_amount` (the ledger amount, for the tolerance); `explain` also
+    needs the `currency`.
     """
     with_parts = pairs.with_columns(
         amount_score(settings).alias("amount_score"), date_score(settings).alias("date_score")

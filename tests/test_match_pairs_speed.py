@@ -1,0 +1,171 @@
+"""The fast per-pair paths equal their straightforward definitions on small random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recon.config import MatchingSettings
+from recon.match import assignment, blocking, comparisons
+
+SETTINGS = MatchingSettings()
+ROW = st.tuples(
+    st.integers(0, 2),  # group (account and currency)
+    st.sampled_from([100, 103, 200, -100, 0, 10_000, 9_700, 10**15, -(10**15) + 7]),  # amount
+    st.integers(-12, 12),  # day
+)
+
+
+def _side(rows: list[tuple[int, int, int]]) -> blocking.Side:
+    group, amount, day = (np.array(column, dtype=np.int64).reshape(-1) for column in zip(*rows, strict=True))
+    return blocking.Side(group=group, amount=amount, day=day + 20_000)
+
+
+def _pairs_of(keys: np.ndarray) -> set[tuple[int, int]]:
+    b_idx, l_idx = blocking.split_keys(keys)
+    return set(zip(b_idx.tolist(), l_idx.tolist(), strict=True))
+
+
+def _every_pair(bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    return [(b, e) for b in range(len(bank)) for e in range(len(ledger)) if bank[b][0] == ledger[e][0]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(bank=st.lists(ROW, min_size=1, max_size=15), ledger=st.lists(ROW, min_size=1, max_size=15))
+def test_exact_amount_pairs_are_the_cross_join_filtered_by_group_amount_and_window(
+    bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]]
+) -> None:
+    # amounts 10^15 apart make the amount a dense rank instead of an offset: both ways are covered
+    fast = blocking.exact_amount_in_window(
+        _side(bank),
+        _side(ledger),
+        bank_rows=np.arange(len(bank)),
+        ledger_rows=np.arange(len(ledger)),
+        settings=SETTINGS,
+    )
+    naive = {
+        (b, e)
+        for b, e in _every_pair(bank, ledger)
+        if bank[b][1] == ledger[e][1] and -3 <= bank[b][2] - ledger[e][2] <= 7
+    }
+    assert len(fast) == len(naive)
+    assert _pairs_of(fast) == naive
+
+
+@settings(max_examples=150, deadline=None)
+@given(bank=st.lists(ROW, min_size=1, max_size=15), ledger=st.lists(ROW, min_size=1, max_size=15))
+def test_tolerance_band_is_the_cross_join_filtered_by_sign_tolerance_and_window(
+    bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]]
+) -> None:
+    fast = blocking.tolerance_band(
+        _side(bank),
+        _side(ledger),
+        bank_rows=np.arange(len(bank)),
+        ledger_rows=np.arange(len(ledger)),
+        settings=SETTINGS,
+    )
+
+    def allowed(amount: int) -> int:
+        return max(500, int(abs(amount) * 3.0 / 100 // 1))
+
+    naive = {
+        (b, e)
+        for b, e in _every_pair(bank, ledger)
+        if np.sign(bank[b][1]) == np.sign(ledger[e][1])
+        and 0 < abs(bank[b][1] - ledger[e][1]) <= allowed(ledger[e][1])
+        and -3 <= bank[b][2] - ledger[e][2] <= 7
+    }
+    assert _pairs_of(fast) == naive
+
+
+def _token_frame(idx: str, tokens: list[list[str]]) -> pl.DataFrame:
+    rows = [(row, token) for row, row_tokens in enumerate(tokens) for token in sorted(set(row_tokens))]
+    frame = pl.DataFrame(rows, schema={idx: pl.UInt32, "token": pl.String}, orient="row")
+    return frame.with_columns(pl.col("token").str.extract(r"^([a-z]+)\d", 1).alias("prefix"))
+
+
+TOKENS = st.lists(st.sampled_from(["inv1", "inv2", "chk1", "chk7", "n123", "r9"]), max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(bank=st.lists(TOKENS, min_size=1, max_size=6), ledger=st.lists(TOKENS, min_size=1, max_size=6))
+def test_reference_signals_on_the_pairs_with_tokens_equal_the_definition_on_every_pair(
+    bank: list[list[str]], ledger: list[list[str]]
+) -> None:
+    pairs = pl.DataFrame(
+        [(b, e) for b in range(len(bank)) for e in range(len(ledger))],
+        schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32},
+        orient="row",
+    )
+    signals = comparisons.reference_signals(pairs, _token_frame("b_idx", bank), _token_frame("l_idx", ledger))
+
+    def prefix(token: str) -> str | None:
+        return token[0 : len(token.rstrip("0123456789"))] if token[-1].isdigit() else None
+
+    expected = []
+    for b, e in pairs.iter_rows():
+        shared = set(bank[b]) & set(ledger[e])
+        kinds = {prefix(t) for t in bank[b]} & {prefix(t) for t in ledger[e]} - {None}
+        expected.append((bool(shared), not shared and bool(kinds), min(shared) if shared else None))
+    got = signals.with_columns(pl.col("shared_reference").cast(pl.String)).rows()
+    assert got == expected
+
+
+PAIR = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 10).map(lambda s: s / 10), st.integers(-6, 6))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(PAIR, max_size=40, unique_by=lambda pair: (pair[0], pair[1])), per_row=st.integers(1, 4))
+def test_lost_rivals_are_the_best_score_each_row_lost(rows: list[tuple[int, int, float, int]], per_row: int) -> None:
+    pairs = pl.DataFrame(
+        rows,
+        schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32, "score": pl.Float64, "date_diff_days": pl.Int64},
+        orient="row",
+    )
+    kept, lost_rivals = assignment.strongest_candidates(pairs, per_row=per_row)
+    lost = pairs.join(kept, on=["b_idx", "l_idx"], how="anti")
+    expected = (
+        kept.select("b_idx", "l_idx")
+        .join(lost.group_by("b_idx").agg(pl.col("score").max().alias("lost_b")), on="b_idx", how="left")
+        .join(lost.group_by("l_idx").agg(pl.col("score").max().alias("lost_l")), on="l_idx", how="left")
+        .filter(pl.col("lost_b").is_not_null() | pl.col("lost_l").is_not_null())
+    )
+    if lost.is_empty():
+        assert lost_rivals.is_empty()
+    else:
+        assert lost_rivals.equals(expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(PAIR, min_size=1, max_size=40, unique_by=lambda pair: (pair[0], pair[1])))
+def test_component_sizes_count_the_distinct_rows_of_each_component(rows: list[tuple[int, int, float, int]]) -> None:
+    pairs = pl.DataFrame([row[:2] for row in rows], schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32}, orient="row")
+    pairs = pairs.with_columns(assignment.components(pairs))
+    component, n_bank, n_ledger = assignment._components_with_sizes(pairs)
+    expected = pairs.select(pl.col("b_idx").n_unique().over("component"), pl.col("l_idx").n_unique().over("component"))
+    assert component.tolist() == pairs["component"].to_list()
+    assert n_bank.tolist() == expected["b_idx"].to_list()
+    assert n_ledger.tolist() == expected["l_idx"].to_list()
+
+
+KEY = st.tuples(st.integers(0, 2), st.sampled_from([-(2**62), -5, 0, 3, 2**62]), st.integers(-2, 2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(left=st.lists(KEY, max_size=12), right=st.lists(KEY, max_size=12), wide=st.booleans())
+def test_a_join_on_one_packed_key_equals_the_join_on_the_columns(
+    left: list[tuple[int, int, int]], right: list[tuple[int, int, int]], wide: bool
+) -> None:
+    # `wide` keys span more than 62 bits together: the join falls back to the columns themselves
+    schema = {"a": pl.Int64, "b": pl.Int64, "c": pl.Int64}
+    frames = [
+        pl.DataFrame(rows, schema=schema, orient="row")
+        .with_columns(pl.col("b") if wide else pl.col("b").clip(-5, 5))
+        .with_row_index(name)
+        for rows, name in ((left, "left"), (right, "right"))
+    ]
+    fast = blocking._joined_on_one_key(frames[0], frames[1], ["a", "b", "c"])
+    plain = frames[0].join(frames[1], on=["a", "b", "c"])
+    assert set(fast.select("left", "right").iter_rows()) == set(plain.select("left", "right").iter_rows())
