@@ -23,7 +23,7 @@ from __future__ import annotations
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from recon.match.comparisons import normalized_text
+from recon.match.text import normalized_text
 from recon.store import Store
 
 DUPLICATE_SCHEMA = {

@@ -19,28 +19,6 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
-_BOILERPLATE = (
-    r"\b(ach|pos|debit|credit|card|purchase|payment|pmt|deposit|dep|online|transfer|xfer|"
-    r"orig co name|co entry descr|orig id|co id|sec|web|ppd|ccd|id|ref|checkcard|visa|mastercard|recurring|"
-    r"des|indn|trace|ind id|ind name|received|paid|from|to|the|inc|llc|ltd|corp|co)\b"
-)
-_DATES = r"\b\d{1,2}[/-]\d{1,2}([/-]\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b"
-_CARD_NUMBERS = r"x{2,}\d+|\*+\d+|#\d+|\b\d{6,}\b"
-
-
-def normalized_text(expr: pl.Expr) -> pl.Expr:
-    """Text without bank boilerplate, card numbers, long ids, dates and punctuation, for comparing."""
-    return (
-        expr.fill_null("")
-        .str.to_lowercase()
-        .str.replace_all(_DATES, " ")
-        .str.replace_all(_CARD_NUMBERS, " ")
-        .str.replace_all(r"[^a-z0-9]+", " ")
-        .str.replace_all(_BOILERPLATE, " ")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
-
 
 def text_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """token_set_ratio in [0, 1] of two aligned arrays of normalized texts; empty text scores 0."""
