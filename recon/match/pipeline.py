@@ -7,6 +7,7 @@ left, then reason codes for what stays open. Pure: frames in, frames out.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -135,8 +136,9 @@ def _groups(
     settings: MatchingSettings,
     rejected_ids: frozenset[str],
     contested: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """1:N (one bank row, several ledger rows), then N:1, on the given open rows.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """1:N (one bank row, several ledger rows), then N:1, on the given open rows:
+    (matches, links, the bank rows left open, the ledger rows left open).
 
     `contested` pairs (b_idx, l_idx) are 1:1 candidates at the exact amount: their rows
     are not searched as the sum of others (see `grouping.find_groups`).
@@ -200,7 +202,7 @@ def _groups(
         )
         bank = bank.join(links.select("b_idx"), on="b_idx", how="anti")
         ledger = ledger.join(links.select("l_idx"), on="l_idx", how="anti")
-    return pl.concat(all_matches), pl.concat(all_links)
+    return pl.concat(all_matches), pl.concat(all_links), bank, ledger
 
 
 def match(
@@ -233,18 +235,18 @@ def match(
         pl.col("status").is_not_null()
     )
     del strongest
-    matches, links = _one_to_one(bank, ledger, decided)
-
-    bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
-    ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
-    group_matches, group_links = _groups(
-        bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hashing the 1:1 match ids is a Python loop: it runs while the group search works in Polars and numpy
+        one_to_one = pool.submit(_one_to_one, bank, ledger, decided)
+        bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
+        ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
+        group_matches, group_links, bank_open, ledger_open = _groups(
+            bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
+        )
+        matches, links = one_to_one.result()
     matches = pl.concat([matches, group_matches]).sort("match_id")
     links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
 
-    bank_open = bank.join(links.select(pl.col("bank_txn_id").alias("txn_id")), on="txn_id", how="anti")
-    ledger_open = ledger.join(links.select(pl.col("ledger_entry_id").alias("entry_id")), on="entry_id", how="anti")
     open_items = pl.concat(
         [
             _open_items(bank_open, ledger_open, all_scored, side="bank", settings=settings),
