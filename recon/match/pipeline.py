@@ -7,7 +7,6 @@ left, then reason codes for what stays open. Pure: frames in, frames out.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -235,15 +234,13 @@ def match(
         pl.col("status").is_not_null()
     )
     del strongest
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # hashing the 1:1 match ids is a Python loop: it runs while the group search works in Polars and numpy
-        one_to_one = pool.submit(_one_to_one, bank, ledger, decided)
-        bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
-        ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
-        group_matches, group_links, bank_open, ledger_open = _groups(
-            bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
-        )
-        matches, links = one_to_one.result()
+    matches, links = _one_to_one(bank, ledger, decided)
+
+    bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
+    ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
+    group_matches, group_links, bank_open, ledger_open = _groups(
+        bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
+    )
     matches = pl.concat([matches, group_matches]).sort("match_id")
     links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
 
