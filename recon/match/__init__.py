@@ -1,10 +1,11 @@
 """The matching engine: block -> compare -> score -> assign -> decide, then 1:N and N:1.
 
 Each stage is a pure function of Polars frames (see its module): `features` describes
-each row (normalized text, reference tokens, twin classes), `blocking` forms candidate
-pairs, `comparisons` and `scoring` explain and score them, `assignment` makes them
-globally consistent, `decision` says auto / suggested / open with a reason, and
-`grouping` finds one row equal to the sum of several. `pipeline.match` chains them.
+each row (normalized text from `text`, reference tokens, twin classes), `blocking` forms
+candidate pairs, `comparisons` and `scoring` explain and score them, `assignment` makes
+them globally consistent, `decision` says auto / suggested / open with a reason, and
+`grouping` finds one row equal to the sum of several (the exact sums in `subset_sums`).
+`pipeline.match` chains them.
 Nothing here touches the store: `recon.matching` reads the open rows, runs the
 pipeline and writes the result in one transaction.
 """
