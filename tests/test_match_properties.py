@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.config import MatchingSettings
-from recon.match import match
+from recon.match import match, pipeline
 from tests.match_rows import bank_rows, ledger_rows
 
 SETTINGS = MatchingSettings()
@@ -58,3 +60,23 @@ def test_the_result_does_not_depend_on_row_order(
     assert first.matches.equals(again.matches)
     assert first.links.equals(again.links)
     assert first.open_items.equals(again.open_items)
+
+
+account_row = st.tuples(st.sampled_from(["checking", "card", "savings"]), row)
+
+
+@settings(max_examples=40, deadline=None)
+@given(bank=st.lists(account_row, min_size=1, max_size=16), ledger=st.lists(account_row, min_size=1, max_size=16))
+def test_matching_account_by_account_gives_what_one_run_over_all_accounts_gives(
+    bank: list[tuple[str, tuple[int, int, list[str]]]], ledger: list[tuple[str, tuple[int, int, list[str]]]]
+) -> None:
+    b, e = _frames([r for _, r in bank], [r for _, r in ledger])
+    b = b.with_columns(pl.Series("account_id", [account for account, _ in bank]))
+    e = e.with_columns(pl.Series("account_id", [account for account, _ in ledger]))
+    one_run = pipeline._match_account(b, e, settings=SETTINGS, rejected=None, rejected_match_ids=frozenset())
+    with mock.patch.object(pipeline, "ROWS_WORTH_SPLITTING", 0):
+        split = match(b, e, settings=SETTINGS)
+    assert split.matches.equals(one_run.matches)
+    assert split.links.equals(one_run.links)
+    assert split.open_items.equals(one_run.open_items)
+    assert split.candidate_pairs == one_run.candidate_pairs
