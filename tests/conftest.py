@@ -9,6 +9,8 @@ import pytest
 
 from bench.sample_data import generate
 
+pytest_plugins = ["tests.xero_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 

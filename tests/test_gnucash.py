@@ -24,10 +24,11 @@ import pytest
 
 from importers import detect
 from importers.gnucash_book import GnucashBook
+from recon.config import Config
 from recon.importing import import_file, jobs_from_config
 from recon.matching import run_matching
 from recon.store import open_store
-from recon.writeback import write_back
+from recon.writeback import NewEntry, write_back
 from recon.writeback.gnucash_writer import GnucashWriter
 from tests.gnucash_books import (
     book_with_gnucash,
@@ -40,7 +41,15 @@ from tests.gnucash_books import (
     write_gnucash_book,
 )
 from tests.helpers import recon
-from tests.writeback_books import ACCOUNT, OPENING, bank_only_entries, closing_balance, import_and_match, story
+from tests.writeback_books import (
+    ACCOUNT,
+    OPENING,
+    StoryTxn,
+    bank_only_entries,
+    closing_balance,
+    import_and_match,
+    story,
+)
 
 CLOSING = closing_balance(story())
 
@@ -460,6 +469,21 @@ def test_missing_piecash_is_a_clear_message_and_nothing_is_written(
     assert book.read_bytes() == before
 
 
+def _matched_book(tmp_path: Path) -> tuple[list[StoryTxn], Config, Path, list[NewEntry]]:
+    """The story's book, imported and matched: (its transactions, the config, the book file, the new entries)."""
+    txns = story()
+    config = make_gnucash_setup(tmp_path, txns=txns)
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        entries = bank_only_entries(store)
+    return txns, config, book_of(tmp_path), entries
+
+
+def _bank_ids(engine: dict[str, Any]) -> list[str]:
+    """The bank ids write-back put in the memos of the book's splits, sorted (a repeat shows twice)."""
+    return sorted(s["memo"].rsplit("bank-id: ", 1)[-1] for s in engine["splits"] if "bank-id" in s["memo"])
+
+
 KILLED_INSIDE_THE_WRITE = """
 import os, runpy, signal, sys
 from sqlalchemy import text
@@ -483,14 +507,9 @@ runpy.run_module("recon", run_name="__main__")
 def test_write_back_killed_after_half_the_pages_are_written_is_rolled_back_and_the_rerun_writes_each_once(
     tmp_path: Path, gnucash_engine: None
 ) -> None:
-    txns = story()
-    config = make_gnucash_setup(tmp_path, txns=txns)
-    book = book_of(tmp_path)
+    txns, config, book, entries = _matched_book(tmp_path)
     journal = book.with_name(book.name + "-journal")
     before, pristine = sql_dump(book), book.read_bytes()
-    with open_store(config.store_path) as store:
-        import_and_match(store, config)
-        entries = bank_only_entries(store)
     killed = subprocess.run([sys.executable, "-c", KILLED_INSIDE_THE_WRITE, str(tmp_path / "recon.toml")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -505,8 +524,7 @@ def test_write_back_killed_after_half_the_pages_are_written_is_rolled_back_and_t
         rerun = write_back(store, config, run_id="rerun", new_entries=entries)
     assert not rerun.failed
     engine = read_with_gnucash(book)
-    tagged = [s["memo"].rsplit("bank-id: ", 1)[-1] for s in engine["splits"] if "bank-id" in s["memo"]]
-    assert sorted(tagged) == sorted([t.fitid for t in txns] + ["FIT90", "FIT91"])
+    assert _bank_ids(engine) == sorted([t.fitid for t in txns] + ["FIT90", "FIT91"])  # each once
     assert Decimal(engine["reconciled"]) == CLOSING
 
 
@@ -514,13 +532,8 @@ def test_write_back_killed_after_half_the_pages_are_written_is_rolled_back_and_t
 def test_write_back_killed_with_sigkill_while_writing_then_rerun_doubles_nothing_and_loses_nothing(
     tmp_path: Path, gnucash_engine: None
 ) -> None:
-    txns = story()
-    config = make_gnucash_setup(tmp_path, txns=txns)
-    book = book_of(tmp_path)
+    txns, config, book, entries = _matched_book(tmp_path)
     journal = book.with_name(book.name + "-journal")
-    with open_store(config.store_path) as store:
-        import_and_match(store, config)
-        entries = bank_only_entries(store)
     process = subprocess.Popen(
         [sys.executable, "-m", "recon", "writeback", "--config", str(tmp_path / "recon.toml")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -539,8 +552,7 @@ def test_write_back_killed_with_sigkill_while_writing_then_rerun_doubles_nothing
     assert not rerun.failed
     assert statuses == [("done",)]
     engine = read_with_gnucash(book)
-    tagged = [s["memo"].rsplit("bank-id: ", 1)[-1] for s in engine["splits"] if "bank-id" in s["memo"]]
-    assert sorted(tagged) == sorted([t.fitid for t in txns] + ["FIT90", "FIT91"])
+    assert _bank_ids(engine) == sorted([t.fitid for t in txns] + ["FIT90", "FIT91"])  # each once
     assert len(engine["splits"]) == len(txns) + 3
     assert Decimal(engine["balance"]) == CLOSING
     assert Decimal(engine["reconciled"]) == CLOSING

@@ -18,7 +18,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import tests.test_writeback_xero as xero_tests
 from bench.ofx_writer import OfxTxn, ofx_statement
 from recon.approved_entries import ApprovedRow, Booking, book_approved
 from recon.config import Config
@@ -26,15 +25,13 @@ from recon.store import Store, open_store
 from recon.writeback import write_back
 from recon.writeback.base import NewEntry
 from tests.helpers import recon
-from tests.test_writeback_xero import import_bank, xero_setup
 from tests.writeback_books import tool
+from tests.xero_fixtures import import_bank, xero_setup
 from tests.xero_server import XeroServer
 
 CHECKING, SAVINGS, LOAN = "Assets:Bank:Checking", "Assets:Bank:Savings", "Liabilities:Car Loan"
 LEDGERS = {"checking": CHECKING, "savings": SAVINGS, "car-loan": LOAN}
 FED = {"checking", "savings"}
-
-prism, token = xero_tests.prism, xero_tests.token  # the Xero tests' fixtures: Prism serving Xero's spec, the token
 
 
 def _split_json(*parts: tuple[str, int]) -> str:

@@ -4,71 +4,23 @@ against a local scripted Xero (`tests/xero_server.py`) that books what it is sen
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from recon.config import Config, load_config
 from recon.http_retry import retry_after_seconds
-from recon.importing import import_file, jobs_from_config
-from recon.runlog import sync_accounts
 from recon.store import Store, open_store
 from recon.writeback import NewEntry, write_back
 from recon.writeback.xero_sink import XeroSink, exact_json
 from tests.helpers import count, recon
-from tests.writeback_books import BANK_ONLY, OPENING, StoryTxn, bank_only_entries, story, write_bank
+from tests.writeback_books import BANK_ONLY, OPENING, StoryTxn, story
+from tests.xero_fixtures import TOKEN_ENV, free_port, import_bank, xero_setup
 from tests.xero_server import BANK_ACCOUNT_ID, TENANT, TOKEN, Fault, XeroServer
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "xero_accounting.yaml"
-TOKEN_ENV = "XERO_ACCESS_TOKEN"
-CODES = {"Expenses:Bank:Fees": "404", "Expenses:Bank Fees": "404", "Income:Interest": "270"}
 RULES = Path(__file__).resolve().parent.parent / "rules"
-
-
-def xero_setup(folder: Path, *, base_url: str, xero: str = "", txns_size: int = 4) -> Config:
-    """A bank OFX, a Xero export as the ledger side (write-back on) and recon.toml pointing at `base_url`."""
-    write_bank(folder, story(size=txns_size))
-    (folder / "xero").mkdir(exist_ok=True)
-    (folder / "xero" / "export.csv").write_text("id,date,amount,description,counterparty,reference,account\n")
-    (folder / "recon.toml").write_text(
-        f"""[store]
-path = "recon.duckdb"
-
-[[accounts]]
-id = "checking"
-currency = "USD"
-ledger_account = "Business Checking"
-xero_bank_account_id = "{BANK_ACCOUNT_ID}"
-
-[[sources]]
-account = "checking"
-format = "ofx"
-paths = ["bank/*.ofx"]
-
-[[ledgers]]
-account = "checking"
-format = "xero"
-paths = ["xero/export.csv"]
-writeback = true
-
-[xero]
-tenant_id = "{TENANT}"
-base_url = "{base_url}"
-account_codes = {{ {", ".join(f'"{k}" = "{v}"' for k, v in CODES.items())} }}
-max_attempts = 3
-first_delay_seconds = 0.05
-timeout_seconds = 2
-{xero}"""
-    )
-    return load_config(folder / "recon.toml")
 
 
 def write_xero_export(folder: Path, txns: list[StoryTxn]) -> None:
@@ -88,76 +40,11 @@ def write_xero_export(folder: Path, txns: list[StoryTxn]) -> None:
     (folder / "xero" / "export.csv").write_text("\n".join(lines) + "\n")
 
 
-def import_bank(store: Store, config: Config) -> list[NewEntry]:
-    """Import the bank side only; every bank row is then an approved new entry (fees and income by sign)."""
-    sync_accounts(store, config)
-    jobs, _ = jobs_from_config(config)
-    for job in jobs:
-        if job.side == "bank":
-            assert not import_file(store, job, run_id="test").problems
-    return bank_only_entries(store)
-
-
 def log_rows(store: Store) -> list[tuple[object, ...]]:
     return store.con.execute(
         "SELECT item_key, status, attempts, error, ledger_location FROM writeback_log WHERE action = 'add' "
         "ORDER BY item_key"
     ).fetchall()
-
-
-@pytest.fixture
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(TOKEN_ENV, TOKEN)
-    return TOKEN
-
-
-@pytest.fixture
-def xero() -> Iterator[XeroServer]:
-    with XeroServer() as server:
-        yield server
-
-
-# -- the contract: Prism serving Xero's official spec ---------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def prism() -> Iterator[str]:
-    """Prism mocking Xero's spec with `--errors`: a request that breaks the spec gets a 4xx and `sl-violations`."""
-    binary = os.environ.get("RECON_PRISM") or shutil.which("prism")
-    if not binary:
-        pytest.skip("Prism is not installed (npm install @stoplight/prism-cli; set RECON_PRISM to its binary)")
-    if not SPEC.is_file():
-        pytest.skip(f"Xero's spec not found at {SPEC} (it lives beside the repo in ../shared/specs)")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "mock", "-h", "127.0.0.1", "-p", str(port), "--errors", str(SPEC)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
-                    pytest.fail(f"Prism did not start: {err}")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.mark.slow
@@ -391,7 +278,7 @@ def test_a_daily_limit_gives_up_at_once_naming_it(tmp_path: Path, xero: XeroServ
 
 
 def test_xero_unreachable_is_retried_then_left_for_the_next_run(tmp_path: Path, token: str) -> None:
-    config = xero_setup(tmp_path, base_url=f"http://127.0.0.1:{_free_port()}")  # nobody listens there
+    config = xero_setup(tmp_path, base_url=f"http://127.0.0.1:{free_port()}")  # nobody listens there
     with open_store(config.store_path) as store:
         summary = write_back(store, config, run_id="r1", new_entries=import_bank(store, config))
         logged = log_rows(store)

@@ -120,9 +120,17 @@ def make_setup(folder: Path, *, fmt: str, txns: list[StoryTxn], balance: Decimal
 
 
 def write_config(
-    folder: Path, *, fmt: str, book: str, ledger_account: str = ACCOUNT, writeback: bool = True, extra: str = ""
+    folder: Path,
+    *,
+    fmt: str,
+    book: str,
+    ledger_account: str = ACCOUNT,
+    writeback: bool = True,
+    account_extra: str = "",
+    extra: str = "",
 ) -> Config:
-    """recon.toml in `folder`: one checking account, its bank OFX files and one book; returns the loaded config."""
+    """recon.toml in `folder`: one checking account (plus `account_extra` lines), its bank OFX files and one
+    book, then `extra`; returns the loaded config."""
     (folder / "recon.toml").write_text(
         f"""[store]
 path = "recon.duckdb"
@@ -131,6 +139,7 @@ path = "recon.duckdb"
 id = "checking"
 currency = "USD"
 ledger_account = "{ledger_account}"
+{account_extra}
 
 [[sources]]
 account = "checking"
