@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from recon.derived_rows import forget_rows
 from recon.errors import UserError
 from recon.store import Store
 
@@ -49,23 +50,6 @@ ORDER BY m.match_id
 """
 
 
-# What recon derived from single rows: table -> (statement, its parameters named "bank" and/or "ledger").
-_DERIVED_PER_ROW = {
-    "open_items": (
-        "DELETE FROM open_items WHERE (side = 'bank' AND list_contains($bank, row_id)) "
-        "OR (side = 'ledger' AND list_contains($ledger, row_id))",
-        ("bank", "ledger"),
-    ),
-    "categorizations": ("DELETE FROM categorizations WHERE list_contains($bank, txn_id)", ("bank",)),
-    "duplicates": (
-        "DELETE FROM duplicates WHERE (side = 'bank' AND (list_contains($bank, row_id) "
-        "OR list_contains($bank, duplicate_of))) OR (side = 'ledger' AND (list_contains($ledger, row_id) "
-        "OR list_contains($ledger, duplicate_of)))",
-        ("bank", "ledger"),
-    ),
-}
-
-
 def _ids(store: Store, sql: str, params: list[object]) -> list[str]:
     return [str(r[0]) for r in store.con.execute(sql, params).fetchall()]
 
@@ -89,11 +73,7 @@ def undo_batch(store: Store, batch_id: str, *, by: str, note: str | None = None)
         engine = [str(m) for m, _, _ in holding]
         con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [engine])
         con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [engine])
-        ids = {"bank": bank_ids, "ledger": ledger_ids}
-        tables = {str(r[0]) for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        for table, (sql, names) in _DERIVED_PER_ROW.items():
-            if table in tables:  # a derived table this recon does not have yet is simply not there to clean
-                con.execute(sql, {name: ids[name] for name in names})
+        forget_rows(con, bank=bank_ids, ledger=ledger_ids)
         con.execute("DELETE FROM statement_balances WHERE batch_id = ?", [batch_id])
         con.execute("DELETE FROM bank_transactions WHERE batch_id = ?", [batch_id])
         con.execute("DELETE FROM ledger_entries WHERE batch_id = ?", [batch_id])

@@ -15,7 +15,8 @@ its history is kept: one `bank_row_events` row per change (and per match that he
 row), with the row as it was stored. A match on the row follows Plaid's rules: an engine
 match is dropped (the next match run matches again), a person's match is carried to the
 successor (replaced) or kept with its differences recomputed (booked, or replaced under
-the same id), and every match of a deleted row is dropped.
+the same id), and every match of a deleted row is dropped. Its open item and duplicate flags
+go too; a person's categorization moves to the successor (`recon.derived_rows`).
 
 A replaced or deleted id is never stored again: reading the older file again (or files in
 another order) adds nothing. Corrections of transactions the store does not hold yet are
@@ -34,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from importers.base import Correction
+from recon.derived_rows import forget_replaced_bank_rows
 from recon.match_carry import holding_matches, settle_matches
 from recon.model import assign_row_ids
 from recon.store import Store
@@ -238,6 +240,8 @@ def apply_supersessions(store: Store, plan: SupersedePlan, *, account_id: str, b
         store, holding, lambda txn_id, by_person: _action(by_txn[txn_id], by_person),
         {c.txn_id: c.successor_txn_id for c in by_txn.values()},
     )  # fmt: skip
+
+    forget_replaced_bank_rows(store.con, {c.txn_id: c.successor_txn_id for c in by_txn.values() if not c.same_row})
 
     now = datetime.now(UTC).replace(tzinfo=None)
     matched = set(holding["bank_txn_id"]) if holding.height else set()

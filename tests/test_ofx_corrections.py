@@ -17,8 +17,10 @@ import polars as pl
 import pytest
 
 from importers.ofx import OfxImporter
-from recon.config import AccountSettings
+from recon.categorize.table import set_by_person
+from recon.config import AccountSettings, MatchingSettings
 from recon.importing import FileReport, ImportJob, import_file
+from recon.matching import run_matching
 from recon.store import Store, open_store
 
 ACCOUNT = AccountSettings(id="checking", currency="USD")
@@ -194,6 +196,36 @@ def test_a_persons_match_moves_to_the_replacement_and_an_engine_match_on_a_delet
         assert links == [("M-A1", "B1", -900)]
         assert store.con.execute("SELECT match_id FROM matches").fetchall() == [("M-A1",)]
         assert actions == [("A1", "carried"), ("A3", "dropped")]
+
+
+def _by_row(store: Store, sql: str) -> dict[str, tuple[object, ...]]:
+    """external_id -> the rest of each row of `sql` (its first column is a txn_id)."""
+    external = dict(store.con.execute("SELECT txn_id, external_id FROM bank_transactions").fetchall())
+    return {external.get(row[0], row[0]): row[1:] for row in store.con.execute(sql).fetchall()}
+
+
+def test_a_gone_rows_open_item_and_flags_go_and_a_persons_category_moves_to_the_replacement(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.duckdb") as store:
+        _import(store, _file(tmp_path, "july.ofx", ORIGINAL))
+        run_matching(store, settings=MatchingSettings(), run_id="before")  # no ledger: every bank row open
+        txn = {r[1]: r[0] for r in store.con.execute("SELECT txn_id, external_id FROM bank_transactions").fetchall()}
+        set_by_person(store, txn["A1"], category="Expenses:Groceries", memo="receipt in the drawer")
+        set_by_person(store, txn["A3"], category="Expenses:Coffee")
+        store.con.execute(
+            "INSERT INTO duplicates VALUES ('bank', ?, ?, 'checking', 'same amount and day', 'flagged', 'r')",
+            [txn["A3"], txn["A2"]],
+        )
+        assert set(_by_row(store, "SELECT row_id FROM open_items")) == {"A1", "A2", "A3"}
+
+        _import(store, _file(tmp_path, "fix.ofx", CORRECTING))
+
+        # the replaced A1 and the deleted A3 are named nowhere; A2's open item stays
+        assert set(_by_row(store, "SELECT row_id FROM open_items")) == {"A2"}
+        assert store.con.execute("SELECT count(*) FROM duplicates").fetchall() == [(0,)]
+        # A1's category, as the person said it, now belongs to its replacement B1; A3's went with it
+        assert _by_row(store, "SELECT txn_id, origin, category, memo FROM categorizations") == {
+            "B1": ("person", "Expenses:Groceries", "receipt in the drawer")
+        }
 
 
 def test_a_correction_without_a_valid_action_is_refused_with_its_line(tmp_path: Path) -> None:

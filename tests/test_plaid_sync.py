@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from recon.categorize.table import set_by_person
 from recon.config import Config, load_config
 from recon.matching import run_matching
 from recon.model import LEDGER_ENTRIES
@@ -253,6 +254,23 @@ def test_matches_of_pending_rows_are_carried_or_dropped_and_recorded(feed: Feed)
         [feed.txn_id(posted_engine)],
     )
     assert rematched["status"].to_list() in (["auto"], ["suggested"])
+
+
+def test_a_persons_category_of_a_pending_row_moves_to_the_posted_row(feed: Feed) -> None:
+    bank = feed.main
+    checking = bank.accounts[0]
+    dinner = bank.add(pending=True, amount=Decimal("42.50"), account=checking)
+    cancelled = bank.add(pending=True, amount=Decimal("7.00"), account=checking)
+    _ok(feed.sync())
+    set_by_person(feed.store, feed.txn_id(dinner), category="Expenses:Meals", payee="Doordash")
+    set_by_person(feed.store, feed.txn_id(cancelled), category="Expenses:Coffee")
+
+    posted = bank.post(dinner, tip=Decimal("8.50"))
+    bank.remove(cancelled)
+    _ok(feed.sync())
+
+    categorized = feed.store.query("SELECT txn_id, origin, category, payee FROM categorizations")
+    assert categorized.rows() == [(feed.txn_id(posted), "person", "Expenses:Meals", "Doordash")]
 
 
 def test_an_item_that_fails_does_not_stop_the_others(two_items: Feed) -> None:

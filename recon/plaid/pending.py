@@ -15,6 +15,9 @@ differ: a tip). When a match holds such a row:
 - a row Plaid modifies in amount or date loses its engine matches; a person's match keeps it,
   with the differences recomputed.
 
+What else names a posted-over or removed row goes with it (open item, duplicate flag), but a
+person's categorization moves to the posted row (`recon.derived_rows`).
+
 Every such case is one row of `plaid_row_events` (with the match's id, status, origin and ledger
 rows), as is every pending row replaced or removed, matched or not. These functions run inside
 the sync's transaction, after the new rows are written.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from recon.derived_rows import forget_replaced_bank_rows
 from recon.match_carry import holding_matches, settle_matches
 from recon.store import Store
 
@@ -62,6 +66,7 @@ def resolve_matches(store: Store, changes: list[RowChange], *, item_key: str, ru
         {c.txn_id: c.successor_txn_id for c in changes},
     )  # fmt: skip
     con = store.con
+    forget_replaced_bank_rows(con, {c.txn_id: c.successor_txn_id for c in changes if c.event != "modified"})
 
     now = datetime.now(UTC).replace(tzinfo=None)
     events: list[dict[str, Any]] = []
