@@ -12,6 +12,7 @@ from recon.config import MatchingSettings
 from recon.match import match
 from recon.match.assignment import (
     _among_best,
+    _best_per_component,
     _optimal,
     _optimal_per_component,
     assign_one_to_one,
@@ -132,7 +133,36 @@ def test_dense_components_in_numpy_take_the_same_pairs_as_one_frame_per_componen
         for _, component in graph.sort("component", "b_idx", "l_idx").group_by("component", maintain_order=True)
         for pair in _optimal(component)["_pair"].to_list()
     )
-    assert sorted(_optimal_per_component(graph).tolist()) == expected
+    columns = (graph[name].to_numpy() for name in ("component", "b_idx", "l_idx", "score", "date_diff_days"))
+    assert sorted(_optimal_per_component(*columns).tolist()) == expected  # positions: `_pair` is the row number
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 20).map(lambda s: s / 20), st.integers(-6, 6)),
+        max_size=40,
+        unique_by=lambda pair: (pair[0], pair[1]),
+    )
+)
+def test_best_per_component_is_the_first_pair_of_each_component_in_sort_order(
+    rows: list[tuple[int, int, float, int]],
+) -> None:
+    # the definition: sort by component, best score, nearest date, row order; take each component's first
+    pairs = _pairs(rows).with_row_index("_pair").with_columns(components(_pairs(rows)))
+    expected = (
+        pairs.sort(
+            "component", "score", pl.col("date_diff_days").abs(), "b_idx", "l_idx",
+            descending=[False, True, False, False, False],
+        )
+        .group_by("component", maintain_order=True)
+        .first()["_pair"]
+        .sort()
+        .to_list()
+    )  # fmt: skip
+    keys = [-pairs["score"].to_numpy(), np.abs(pairs["date_diff_days"].to_numpy()), pairs["b_idx"].to_numpy(),
+            pairs["l_idx"].to_numpy()]  # fmt: skip
+    assert sorted(_best_per_component(pairs["component"].to_numpy(), keys).tolist()) == expected
 
 
 def _mutual_best_by_frames(pairs: pl.DataFrame) -> pl.DataFrame:

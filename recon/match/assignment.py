@@ -28,8 +28,6 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-_ORDER = ["score", "abs_days", "b_idx", "l_idx"]
-_DESC = [True, False, False, False]
 MAX_DENSE_CELLS = 4_000_000
 """Components with more (bank rows x ledger rows) than this use mutual-best rounds."""
 DAY_PENALTY = 1e-6
@@ -114,7 +112,7 @@ def mutual_best(pairs: pl.DataFrame) -> pl.DataFrame:
     """Rounds of "mutual best": pairs that are the best of both their rows are taken, then the rest again."""
     if pairs.is_empty():
         return pairs.clear()
-    # the order of `_ORDER` by one numpy lexsort (a polars sort on four columns is 4x slower);
+    # best score, nearest date, then row order, by one numpy lexsort (a polars sort on four columns is 4x slower);
     # (b_idx, l_idx) is unique, so the order is total
     bank, ledger = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
     rows = bank.astype(np.uint64) << np.uint64(32) | ledger.astype(np.uint64)
@@ -191,61 +189,106 @@ def _optimal(component: pl.DataFrame) -> pl.DataFrame:
     return component.join(picked, on=["b_idx", "l_idx"], how="semi")
 
 
-def _optimal_per_component(dense: pl.DataFrame) -> np.ndarray:
-    """`_pair` of the pairs `_optimal` takes in each component of `dense`, in numpy slices of one
-    sorted frame: thousands of small components, no frame per component."""
-    if dense.is_empty():
-        return np.zeros(0, dtype=np.uint32)
-    # by component only: the order of the pairs inside one does not change its weight matrix
-    ordered = dense.sort("component")
-    component = ordered["component"].to_numpy()
-    bank = ordered["b_idx"].to_numpy()
-    ledger = ordered["l_idx"].to_numpy()
-    score = ordered["score"].to_numpy()
-    days = ordered["date_diff_days"].to_numpy().astype(np.float64)
-    pair = ordered["_pair"].to_numpy()
+def _numbers_within(component: np.ndarray, node: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
+    """(each pair's node numbered 0, 1, ... in node order among the distinct nodes of its component,
+    how many distinct nodes each component 0..components-1 has): `np.unique` per component, all at once.
+
+    A node (a row) is in one component only: its numbers come from one sort of the distinct nodes.
+    """
+    component_of_node = np.full(int(node.max()) + 1, -1, dtype=np.int64)
+    component_of_node[node] = component
+    nodes = np.flatnonzero(component_of_node >= 0)  # distinct, in node order
+    per_component = np.bincount(component_of_node[nodes], minlength=components)
+    by_component = nodes[np.argsort(component_of_node[nodes], kind="stable")]
+    first = np.cumsum(per_component) - per_component
+    number = np.empty(len(component_of_node), dtype=np.int64)
+    number[by_component] = np.arange(len(nodes)) - np.repeat(first, per_component)
+    return number[node], per_component
+
+
+def _optimal_per_component(
+    component: np.ndarray, bank: np.ndarray, ledger: np.ndarray, score: np.ndarray, days: np.ndarray
+) -> np.ndarray:
+    """Positions of the pairs `_optimal` takes in each component (pairs given as aligned arrays).
+
+    Thousands of small components: every pair's cell in its component's weight matrix is
+    found for all of them at once, so each component costs only its matrix and the solver.
+    """
+    if len(component) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # components numbered 0, 1, ... in label order
+    present = np.zeros(int(component.max()) + 1, dtype=bool)
+    present[component] = True
+    component = (np.cumsum(present) - 1)[component]
+    components = int(present.sum())
+    row, n_rows = _numbers_within(component, bank, components)
+    col, n_cols = _numbers_within(component, ledger, components)
+    # the matrices laid end to end: a pair's cell is its component's first cell + its place in the matrix
+    first_cell = np.cumsum(n_rows * n_cols) - n_rows * n_cols
+    cell = first_cell[component] + row * n_cols[component] + col
+    order = np.argsort(cell)
+    cell = cell[order]
+    local_cell = cell - first_cell[component[order]]
     # the same weights as `_optimal`, element by element
-    weight_of_pair = score + 1e-3 - DAY_PENALTY * np.minimum(days * days, 100.0)
-    bounds = np.flatnonzero(np.r_[True, component[1:] != component[:-1], True])
-    taken: list[np.ndarray] = []
-    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        bank_nodes, rows = np.unique(bank[start:end], return_inverse=True)
-        ledger_nodes, cols = np.unique(ledger[start:end], return_inverse=True)
-        weight = np.zeros((len(bank_nodes), len(ledger_nodes)))
-        weight[rows, cols] = weight_of_pair[start:end]
-        position = np.full(weight.shape, -1, dtype=np.int64)
-        position[rows, cols] = np.arange(start, end)
-        chosen_rows, chosen_cols = linear_sum_assignment(weight, maximize=True)
-        real = weight[chosen_rows, chosen_cols] > 0
-        taken.append(pair[position[chosen_rows[real], chosen_cols[real]]])
-    return np.concatenate(taken).astype(np.uint32)
+    days = days.astype(np.float64)
+    weight_of_pair = (score + 1e-3 - DAY_PENALTY * np.minimum(days * days, 100.0))[order]
+    bounds = np.cumsum(np.bincount(component, minlength=components)).tolist()
+    chosen_rows: list[np.ndarray] = []
+    chosen_cols: list[np.ndarray] = []
+    start = 0
+    for rows, cols, end in zip(n_rows.tolist(), n_cols.tolist(), bounds, strict=True):
+        weight = np.zeros(rows * cols)
+        weight[local_cell[start:end]] = weight_of_pair[start:end]
+        chosen_in_component = linear_sum_assignment(weight.reshape(rows, cols), maximize=True)
+        chosen_rows.append(chosen_in_component[0])
+        chosen_cols.append(chosen_in_component[1])
+        start = end
+    chosen = np.fromiter(map(len, chosen_rows), dtype=np.int64, count=components)
+    chosen_cell = (
+        np.repeat(first_cell, chosen) + np.concatenate(chosen_rows) * np.repeat(n_cols, chosen)
+        + np.concatenate(chosen_cols)
+    )  # fmt: skip
+    # a chosen cell is taken when it holds a pair (a non-pair weighs 0) of positive weight
+    slot = np.minimum(np.searchsorted(cell, chosen_cell), len(cell) - 1)
+    slot = slot[cell[slot] == chosen_cell]
+    return order[slot[weight_of_pair[slot] > 0]]
+
+
+def _best_per_component(component: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
+    """Position of each component's first pair in the order of `keys` (lowest first, then by the next key...).
+
+    The keys must order every component's pairs totally, and hold values a float64 holds exactly.
+    Each key narrows the candidates to those at their component's lowest value: a few passes
+    over the pairs, no sort.
+    """
+    candidates = np.arange(len(component))
+    for key in keys:
+        value, group = key[candidates].astype(np.float64), component[candidates]
+        lowest = np.full(int(component.max(initial=0)) + 1, np.inf)
+        np.minimum.at(lowest, group, value)
+        candidates = candidates[value == lowest[group]]
+    return candidates
 
 
 def assign_one_to_one(pairs: pl.DataFrame) -> pl.DataFrame:
     """The pairs taken, one per row at most (a subset of `pairs`, sorted by b_idx)."""
     if pairs.is_empty():
         return pairs
-    # the graph work runs on the four columns it reads; the taken pairs get their other columns back at the end
     component, n_bank, n_ledger = _components_with_sizes(pairs)
-    graph = (
-        pairs.select("b_idx", "l_idx", "score", "date_diff_days")
-        .with_row_index("_pair")
-        .with_columns(pl.Series("component", component), pl.Series("n_bank", n_bank), pl.Series("n_ledger", n_ledger))
-    )
-    columns = ["_pair", "b_idx", "l_idx", "score", "date_diff_days"]
-    is_star = (pl.col("n_bank") == 1) | (pl.col("n_ledger") == 1)
-    stars = (
-        graph.filter(is_star)
-        .with_columns(pl.col("date_diff_days").abs().alias("abs_days"))
-        .sort(["component", *_ORDER], descending=[False, *_DESC])
-        .group_by("component", maintain_order=True)
-        .first()
-    )
-    taken = [stars.select("_pair")]
-    dense = graph.filter(~is_star & (pl.col("n_bank") * pl.col("n_ledger") <= MAX_DENSE_CELLS))
-    taken.append(pl.DataFrame({"_pair": _optimal_per_component(dense)}, schema={"_pair": pl.UInt32}))
-    huge = graph.filter(~is_star & (pl.col("n_bank") * pl.col("n_ledger") > MAX_DENSE_CELLS))
-    if not huge.is_empty():
-        taken.append(mutual_best(huge.select(columns)).select("_pair"))
-    rows = pl.concat(taken)["_pair"].sort()
-    return pairs[rows.to_numpy()].sort("b_idx", "l_idx")
+    bank, ledger = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
+    score, days = pairs["score"].to_numpy(), pairs["date_diff_days"].to_numpy()
+    is_star = (n_bank == 1) | (n_ledger == 1)
+    is_dense = ~is_star & (n_bank * n_ledger <= MAX_DENSE_CELLS)
+    is_huge = ~is_star & ~is_dense
+    star, dense = np.flatnonzero(is_star), np.flatnonzero(is_dense)
+    # a star's best pair: best score, nearest date, then row order (as in `mutual_best`)
+    star_keys = [-score[star], np.abs(days[star]), bank[star], ledger[star]]
+    taken = [star[_best_per_component(component[star], star_keys)]]
+    taken.append(dense[_optimal_per_component(component[dense], bank[dense], ledger[dense], score[dense], days[dense])])
+    if is_huge.any():
+        huge = pairs.select("b_idx", "l_idx", "score", "date_diff_days").with_row_index("_pair").filter(is_huge)
+        taken.append(mutual_best(huge)["_pair"].to_numpy())
+    rows = np.concatenate(taken)
+    # (b_idx, l_idx) is unique: one numpy sort of the taken rows gives the order of a frame sort by both
+    rows = rows[np.argsort(bank[rows].astype(np.uint64) << np.uint64(32) | ledger[rows].astype(np.uint64))]
+    return pairs[rows]

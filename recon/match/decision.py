@@ -84,6 +84,38 @@ def _rivals(assigned: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"runner_up": runner_up, "has_twin": has_twin})
 
 
+def _pair_key(frame: pl.DataFrame) -> np.ndarray:
+    """(b_idx, l_idx) as one sortable number per pair."""
+    return frame["b_idx"].to_numpy().astype(np.uint64) << np.uint64(32) | frame["l_idx"].to_numpy().astype(np.uint64)
+
+
+def _best_lost(assigned: pl.DataFrame, lost_rivals: pl.DataFrame) -> np.ndarray:
+    """The best score the rows of each assigned pair lost to pruning, aligned with `assigned` (NaN: none)."""
+    key = _pair_key(lost_rivals)
+    order = np.argsort(key)
+    key, lost = key[order], np.fmax(lost_rivals["lost_b"].to_numpy(), lost_rivals["lost_l"].to_numpy())[order]
+    wanted = _pair_key(assigned)
+    slot = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+    return np.where(key[slot] == wanted, lost[slot], np.nan)
+
+
+def _notes(reasons: pl.Series, runner_up: np.ndarray, ambiguous: np.ndarray, twin: np.ndarray) -> pl.Series:
+    """The reasons, with "ambiguous: ..." or the twin note appended where one applies (few pairs)."""
+    noted = np.flatnonzero(ambiguous | twin)
+    if len(noted) == 0:
+        return reasons
+    note = pl.when(pl.col("ambiguous")).then(
+        pl.format("ambiguous: another candidate scores {}", pl.col("runner_up").round(2))
+    )
+    few = pl.DataFrame({
+        "reasons": reasons[noted], "runner_up": runner_up[noted], "ambiguous": ambiguous[noted],
+    })  # fmt: skip
+    text = few.select(
+        pl.concat_str("reasons", note.otherwise(pl.lit(TWIN_NOTE)), separator="; ", ignore_nulls=True)
+    ).to_series()
+    return reasons.scatter(noted, text)
+
+
 def decide(
     assigned: pl.DataFrame,
     pairs: pl.DataFrame,
@@ -98,33 +130,37 @@ def decide(
     assignment never saw (`assignment.strongest_candidates`): they count as real rivals,
     twin or not, so pruning can only make a decision more careful.
     """
-    with_rivals = assigned.hstack(_rivals(assigned, pairs))
+    rivals = _rivals(assigned, pairs)
+    runner_up, has_twin = rivals["runner_up"].to_numpy(), rivals["has_twin"].to_numpy()
     if lost_rivals is not None and not lost_rivals.is_empty():
-        with_rivals = (
-            with_rivals.join(lost_rivals, on=["b_idx", "l_idx"], how="left")
-            .with_columns(pl.max_horizontal("runner_up", "lost_b", "lost_l").alias("runner_up"))
-            .drop("lost_b", "lost_l")
-        )
-    high = pl.col("score") >= settings.auto_threshold
-    clear_lead = (pl.col("score") - pl.col("runner_up")) >= settings.ambiguity_margin - 1e-9
-    certain = high & clear_lead & (pl.col("amount_diff_minor") == 0) & ~pl.col("reference_conflict")
-    status = (
-        pl.when(certain)
-        .then(pl.lit("auto"))
-        .when(pl.col("score") >= settings.suggest_threshold)
-        .then(pl.lit("suggested"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    notes = pl.concat_str(
-        pl.col("reasons"),
-        pl.when(high & ~clear_lead).then(
-            pl.format("ambiguous: another candidate scores {}", pl.col("runner_up").round(2))
-        ),
-        pl.when(pl.col("has_twin") & certain).then(pl.lit(TWIN_NOTE)),
-        separator="; ",
-        ignore_nulls=True,
-    )
-    return with_rivals.with_columns(status.alias("status"), notes.alias("reasons"))
+        runner_up = np.fmax(runner_up, _best_lost(assigned, lost_rivals))
+    score = assigned["score"].to_numpy()
+    high = score >= settings.auto_threshold
+    clear_lead = (score - runner_up) >= settings.ambiguity_margin - 1e-9
+    equal = assigned["amount_diff_minor"].to_numpy() == 0
+    certain = high & clear_lead & equal & ~assigned["reference_conflict"].to_numpy()
+    status = np.where(certain, 0, np.where(score >= settings.suggest_threshold, 1, 2))
+    decided = assigned.hstack([
+        pl.Series("runner_up", runner_up), pl.Series("has_twin", has_twin),
+        pl.Series("status", ["auto", "suggested", None], dtype=pl.String)[status],
+    ])  # fmt: skip
+    notes = _notes(assigned["reasons"], runner_up, high & ~clear_lead, has_twin & certain)
+    return decided.replace_column(decided.get_column_index("reasons"), notes)
+
+
+def _best_candidate(row: np.ndarray, score: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Position of the best-scoring candidate of each `wanted` row (the first one in the candidates' order
+    among equals), -1 for a row without candidates. `row` holds each candidate's row number."""
+    size = int(max(row.max(initial=0), wanted.max(initial=0))) + 1
+    is_wanted = np.zeros(size, dtype=bool)
+    is_wanted[wanted] = True
+    position = np.flatnonzero(is_wanted[row])
+    best = np.full(size, -np.inf)
+    np.maximum.at(best, row[position], score[position])
+    position = position[score[position] == best[row[position]]]
+    first = np.full(size, len(row), dtype=np.int64)
+    np.minimum.at(first, row[position], position)
+    return np.where(first[wanted] < len(row), first[wanted], -1)
 
 
 def open_reasons(
@@ -136,35 +172,28 @@ def open_reasons(
     same_amount_elsewhere: pl.DataFrame,
     settings: MatchingSettings,
 ) -> pl.DataFrame:
-    """Reason code for every row of one side that ended in no match.
+    """Reason code (`reason`) for every row of one side that ended in no match: the rows not in `matched`.
 
     `pairs` are all compared candidates (also those without the evidence a differing
     amount needs); `same_amount_elsewhere` lists the rows (`idx`) with a same-amount
-    row on the other side outside the date window.
+    row on the other side outside the date window. A row's best candidate (highest
+    score) says whether the amount differs or the score is too low.
     """
-    best = (
-        # only the open rows' candidates: sorting every candidate of a large run for them was slow
-        pairs.select(idx, "score", "amount_diff_minor")
-        .join(rows.select(idx), on=idx, how="semi")
-        .sort("score", descending=True)
-        .group_by(idx)
-        .agg(pl.col("score").first().alias("best_score"), (pl.col("amount_diff_minor").first() != 0).alias("differs"))
+    if not matched.is_empty():
+        rows = rows.filter(~pl.col(idx).is_in(matched[idx].implode()))
+    row = rows[idx].to_numpy()
+    score = pairs["score"].to_numpy()
+    best = _best_candidate(pairs[idx].to_numpy(), score, row)
+    has_candidate = best >= 0
+    best = best[has_candidate]
+    best_score = np.full(len(row), np.nan)
+    best_score[has_candidate] = score[best]
+    differs = np.zeros(len(row), dtype=bool)
+    differs[has_candidate] = pairs["amount_diff_minor"].to_numpy()[best] != 0
+    elsewhere = np.isin(row, same_amount_elsewhere[idx].to_numpy())
+    reason = np.select(
+        [~has_candidate & elsewhere, ~has_candidate, differs, best_score < settings.suggest_threshold],
+        [OUTSIDE_DATE_WINDOW, NO_CANDIDATE, AMOUNT_DIFFERS, BELOW_THRESHOLD],
+        default=AMBIGUOUS,
     )
-    elsewhere = same_amount_elsewhere.select(idx, pl.lit(True).alias("elsewhere"))
-    open_rows = (
-        rows.join(matched.select(idx), on=idx, how="anti")
-        .join(best, on=idx, how="left")
-        .join(elsewhere, on=idx, how="left")
-    )
-    reason = (
-        pl.when(pl.col("best_score").is_null() & pl.col("elsewhere").fill_null(False))
-        .then(pl.lit(OUTSIDE_DATE_WINDOW))
-        .when(pl.col("best_score").is_null())
-        .then(pl.lit(NO_CANDIDATE))
-        .when(pl.col("differs"))
-        .then(pl.lit(AMOUNT_DIFFERS))
-        .when(pl.col("best_score") < settings.suggest_threshold)
-        .then(pl.lit(BELOW_THRESHOLD))
-        .otherwise(pl.lit(AMBIGUOUS))
-    )
-    return open_rows.with_columns(reason.alias("reason"))
+    return rows.with_columns(pl.Series("reason", reason, dtype=pl.String))

@@ -57,9 +57,10 @@ def match_id(bank_ids: list[str], ledger_ids: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _pair_match_ids(bank_ids: list[str], ledger_ids: list[str]) -> list[str]:
+def _pair_match_ids(bank_ids: pl.Series, ledger_ids: pl.Series) -> pl.Series:
     """`match_id([b], [e])` of each aligned pair, without the sorting and joining of one-element lists."""
-    return [hashlib.sha256(f"{b}#{e}".encode()).hexdigest()[:20] for b, e in zip(bank_ids, ledger_ids, strict=True)]
+    texts = (bank_ids + "#" + ledger_ids).cast(pl.Binary).to_list()
+    return pl.Series("match_id", [hashlib.sha256(text).hexdigest()[:20] for text in texts], dtype=pl.String)
 
 
 def _rejected_indexes(rejected: pl.DataFrame | None, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
@@ -102,28 +103,29 @@ def score_pairs(
 
 def with_row_attributes(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
     """Add the bank row's `currency` and both rows' twin classes (`b_twin`, `l_twin`) to pairs."""
-    return pairs.with_columns(
-        bank["currency"].gather(pairs["b_idx"]),
-        bank["twin_class"].gather(pairs["b_idx"]).alias("b_twin"),
-        ledger["twin_class"].gather(pairs["l_idx"]).alias("l_twin"),
-    )
+    bank_row, ledger_row = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
+    return pairs.hstack([
+        bank["currency"][bank_row], bank["twin_class"][bank_row].alias("b_twin"),
+        ledger["twin_class"][ledger_row].alias("l_twin"),
+    ])  # fmt: skip
 
 
 def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # b_idx and l_idx are row positions (see features): gathering by them is a join without the hashing
-    linked = decided.with_columns(
-        bank["txn_id"].gather(decided["b_idx"]),
-        bank["account_id"].gather(decided["b_idx"]),
-        ledger["entry_id"].gather(decided["l_idx"]),
+    bank_row, ledger_row = decided["b_idx"].to_numpy(), decided["l_idx"].to_numpy()
+    txn_id = bank["txn_id"][bank_row].alias("bank_txn_id")
+    entry_id = ledger["entry_id"][ledger_row].alias("ledger_entry_id")
+    ids = _pair_match_ids(txn_id, entry_id)
+    kind = pl.Series("kind", ["1:1"], dtype=pl.String).new_from_index(0, decided.height)
+    # frames of the columns as they are (the schemas cast): no query for a few renames
+    matches = pl.DataFrame(
+        [ids, bank["account_id"][bank_row], decided["status"], kind, decided["score"], decided["reasons"]],
+        schema=MATCH_SCHEMA,
     )
-    ids = _pair_match_ids(linked["txn_id"].to_list(), linked["entry_id"].to_list())
-    linked = linked.with_columns(pl.Series("match_id", ids, dtype=pl.String))
-    matches = linked.select("match_id", "account_id", "status", pl.lit("1:1").alias("kind"), "score", "reasons")
-    links = linked.select(
-        "match_id", pl.col("txn_id").alias("bank_txn_id"), pl.col("entry_id").alias("ledger_entry_id"),
-        "amount_diff_minor", "date_diff_days",
-    )  # fmt: skip
-    return matches.cast(MATCH_SCHEMA), links.cast(LINK_SCHEMA)  # type: ignore[arg-type]
+    links = pl.DataFrame(
+        [ids, txn_id, entry_id, decided["amount_diff_minor"], decided["date_diff_days"]], schema=LINK_SCHEMA
+    )
+    return matches, links
 
 
 def _group_side(frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr, contested: pl.Series) -> pl.DataFrame:
