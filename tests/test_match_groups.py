@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from recon.config import MatchingSettings
 from recon.match import match
+from recon.match.pipeline import match_id
 from tests.match_rows import bank_rows, ledger_rows, linked
 
 SETTINGS = MatchingSettings()
@@ -108,3 +109,17 @@ def test_a_row_that_lost_a_candidate_at_its_own_amount_is_not_searched_as_a_sum(
         settings=SETTINGS,
     )
     assert result.matches["kind"].to_list() == ["1:1"]
+
+
+def test_a_rejected_group_is_not_proposed_again_and_its_rows_stay_open() -> None:
+    deposit = bank_rows({"id": "dep", "day": 1, "amount": 173000, "description": "DEPOSIT BRANCH 042 MOBILE"})
+    receipts = ledger_rows(
+        {"id": "hooli", "day": 0, "amount": 120000, "description": "Check received - Hooli"},
+        {"id": "wayne", "day": 0, "amount": 53000, "description": "Check received - Wayne Foods"},
+    )
+    [proposed] = match(deposit, receipts, settings=SETTINGS).matches["match_id"]
+    assert proposed == match_id(["dep"], ["hooli", "wayne"])
+    again = match(deposit, receipts, settings=SETTINGS, rejected_match_ids=frozenset({proposed}))
+    assert again.matches.is_empty()
+    assert again.links.is_empty()
+    assert sorted(again.open_items["row_id"]) == ["dep", "hooli", "wayne"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import date, timedelta
+from typing import Any
 from unittest import mock
 
 import hypothesis
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from recon.config import MatchingSettings
 from recon.match import subset_sums
-from recon.match.grouping import _candidates, _referenced_candidates, _sharing_a_reference
+from recon.match.grouping import _candidates, _referenced_candidates, _resolve, _sharing_a_reference
 from recon.match.subset_sums import exact_subsets
 
 CANDIDATES_SCHEMA = {"target": pl.UInt32, "part": pl.UInt32, "amount_minor": pl.Int64, "target_amount": pl.Int64}
@@ -169,3 +170,45 @@ def test_searching_only_targets_sharing_a_reference_finds_the_same_referenced_ca
         return _referenced_candidates(candidates, targets, parts)
 
     assert referenced(_sharing_a_reference(targets, parts)).equals(referenced(targets))
+
+
+def _resolved_in_rounds(subsets: list[dict[str, Any]]) -> list[int]:
+    """The definition: in each round, every target's best remaining subset, taken when it is the best
+    subset of the round claiming each of its parts; the targets and parts taken leave the others."""
+    remaining = sorted(subsets, key=lambda s: (-s["score"], s["size"], s["spread"], s["target"], s["subset"]))
+    taken: list[int] = []
+    while remaining:
+        best = {}
+        for subset in remaining:
+            best.setdefault(subset["target"], subset["subset"])
+        claims = [subset for subset in remaining if best[subset["target"]] == subset["subset"]]
+        winner: dict[int, int] = {}
+        for subset in claims:
+            for part in subset["parts"]:
+                winner.setdefault(part, subset["subset"])
+        accepted = [subset for subset in claims if all(winner[part] == subset["subset"] for part in subset["parts"])]
+        taken += [subset["subset"] for subset in accepted]
+        done, used = {s["target"] for s in accepted}, {part for s in accepted for part in s["parts"]}
+        remaining = [s for s in remaining if s["target"] not in done and not used & set(s["parts"])]
+    return taken
+
+
+@st.composite
+def _scored(draw: st.DrawFn) -> list[dict[str, Any]]:
+    subsets = []
+    for subset in range(draw(st.integers(0, 14))):
+        parts = draw(st.lists(st.integers(0, 8), min_size=2, max_size=4, unique=True))
+        # few distinct scores and spreads: many ties, broken by size, target and subset number
+        score, spread = draw(st.sampled_from([0.7, 0.8, 0.95])), draw(st.integers(0, 2))
+        subsets.append({"subset": subset, "target": draw(st.integers(0, 4)), "parts": parts, "score": score,
+                        "size": len(parts), "spread": spread})  # fmt: skip
+    return subsets
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(_scored())
+def test_resolve_takes_subsets_in_rounds(subsets: list[dict[str, Any]]) -> None:
+    schema = {"subset": pl.UInt32, "target": pl.UInt32, "parts": pl.List(pl.UInt32), "score": pl.Float64,
+              "size": pl.UInt32, "spread": pl.Int64}  # fmt: skip
+    resolved = _resolve(pl.LazyFrame(subsets, schema=schema))
+    assert resolved["subset"].to_list() == _resolved_in_rounds(subsets)

@@ -19,13 +19,15 @@ number of alternative subsets in its reasons.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match.comparisons import text_similarity
-from recon.match.subset_sums import exact_subsets
+from recon.match.subset_sums import ENGINE, exact_subsets
 
 BASE_SCORE = 0.60
 DATE_WEIGHT = 0.10
@@ -50,8 +52,9 @@ _AMOUNT_CAP = (1 << _AMOUNT_BITS) - 1
 """Magnitudes above this (2.7e11 minor units) are capped for choosing candidates only; sums stay exact."""
 
 
-def _ints(frame: pl.DataFrame, column: str) -> npt.NDArray[np.int64]:
-    return frame[column].to_numpy().astype(np.int64)
+def _arrays(frame: pl.DataFrame, selected: npt.NDArray[np.bool_]) -> dict[str, npt.NDArray[Any]]:
+    """The frame's columns as numpy, at the selected rows."""
+    return {name: frame[name].to_numpy()[selected] for name in frame.columns}
 
 
 def _offsets_nearest_first(low: int, high: int, sign: int, settings: MatchingSettings) -> list[int]:
@@ -88,32 +91,34 @@ def _candidates(
     low, high = (-after, before) if target_is_bank else (-before, after)
     sign = -1 if target_is_bank else 1
     offsets = _offsets_nearest_first(low, high, sign, settings)
-    empty = pl.DataFrame(
-        schema={"target": pl.UInt32, "part": pl.UInt32, "date_diff_days": pl.Int64, "amount_minor": pl.Int64,
-                "target_amount": pl.Int64}
-    )  # fmt: skip
-    keys = ["account_id", "currency"]
-    books = pl.concat([targets.select(keys), parts.select(keys)]).unique(maintain_order=True).with_row_index("book")
-
-    def keyed(frame: pl.DataFrame) -> pl.DataFrame:
-        return (
-            frame.filter(pl.col("amount_minor") != 0)
-            .join(books, on=keys, how="left", maintain_order="left")
-            .select(
-                "idx",
-                "amount_minor",
-                (pl.col("book").cast(pl.Int64) * 2 + (pl.col("amount_minor") > 0)).alias("group"),
-                pl.col("posted_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
-                pl.col("amount_minor").abs().clip(0, _AMOUNT_CAP).alias("magnitude"),
-            )
+    schema = {"target": pl.UInt32, "part": pl.UInt32, "date_diff_days": pl.Int64, "amount_minor": pl.Int64,
+              "target_amount": pl.Int64}  # fmt: skip
+    if targets.is_empty() or parts.is_empty():
+        return pl.DataFrame(schema=schema)
+    searched = targets.lazy().filter(~pl.col("contested")) if "contested" in targets.columns else targets.lazy()
+    columns = ["idx", "account_id", "currency", "amount_minor", "posted_date"]
+    book = pl.struct("account_id", "currency").rank("dense").cast(pl.Int64)  # the same numbers on both sides
+    rows = (
+        pl.concat([searched.select(columns, is_target=True), parts.lazy().select(columns, is_target=False)])
+        .filter(pl.col("amount_minor") != 0)
+        .select(
+            "is_target",
+            "idx",
+            "amount_minor",
+            (book * 2 + (pl.col("amount_minor") > 0)).alias("group"),
+            pl.col("posted_date").cast(pl.Int32).cast(pl.Int64).alias("day"),
+            pl.col("amount_minor").abs().clip(0, _AMOUNT_CAP).alias("magnitude"),
         )
-
-    searched = targets.filter(~pl.col("contested")) if "contested" in targets.columns else targets
-    t, p = keyed(searched), keyed(parts).sort("group", "day", "magnitude", "idx")
-    if t.is_empty() or p.is_empty():
-        return empty
-    t_group, t_day, t_magnitude = (_ints(t, c) for c in ("group", "day", "magnitude"))
-    p_group, p_day, p_magnitude = (_ints(p, c) for c in ("group", "day", "magnitude"))
+        # targets in the parts' order too: each search below then walks the parts once, not at random
+        .sort("group", "day", "magnitude", "idx")
+        .collect(engine=ENGINE)
+    )
+    is_target = rows["is_target"].to_numpy()
+    if is_target.all() or not is_target.any():
+        return pl.DataFrame(schema=schema)
+    t, p = (_arrays(rows, selected) for selected in (is_target, ~is_target))
+    t_group, t_day, t_magnitude = t["group"], t["day"], t["magnitude"]
+    p_group, p_day, p_magnitude = p["group"], p["day"], p["magnitude"]
     base = int(min(t_day.min(), p_day.min())) - (high - low) - 1
     if int(max(t_day.max(), p_day.max())) - base + (high - low) + 1 >= 1 << _DAY_BITS:
         raise ValueError("dates span more than 5,000 years")
@@ -121,57 +126,65 @@ def _candidates(
     first = np.r_[True, day_key[1:] != day_key[:-1]]
     days, day_start = day_key[first], np.flatnonzero(first)  # sorted (group, day) of the parts, where each begins
     order_key = (np.cumsum(first) - 1) << _AMOUNT_BITS | p_magnitude
-
-    # targets in the parts' order too: each search below then walks the parts once, not at random
     t_day_key = t_group << _DAY_BITS | (t_day - base)
-    by_day = np.lexsort((t_magnitude, t_day_key))
-    shape = (t.height, len(offsets))
+    shape = (t_day.size, len(offsets))
     start, count = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     for column, offset in enumerate(offsets):
-        wanted = t_day_key[by_day] + offset
+        wanted = t_day_key + offset
         where = np.minimum(np.searchsorted(days, wanted), len(days) - 1)
         found = days[where] == wanted
         lo = day_start[where]
-        hi = np.searchsorted(order_key, where << _AMOUNT_BITS | t_magnitude[by_day])  # magnitudes strictly below
-        start[by_day, column] = lo
-        count[by_day, column] = np.where(found, hi - lo, 0)
+        hi = np.searchsorted(order_key, where << _AMOUNT_BITS | t_magnitude)  # magnitudes strictly below
+        start[:, column] = lo
+        count[:, column] = np.where(found, hi - lo, 0)
+    # the candidates in the targets' order
+    by_idx = np.argsort(t["idx"])
+    t, start, count = {name: values[by_idx] for name, values in t.items()}, start[by_idx], count[by_idx]
     taken_before = np.cumsum(count, axis=1) - count
     take = np.clip(settings.group_max_candidates - taken_before, 0, count).ravel()
     if take.sum() == 0:
-        return empty
+        return pl.DataFrame(schema=schema)
     run = np.repeat(np.arange(take.size), take)
     position = start.ravel()[run] + np.arange(run.size) - np.repeat(np.cumsum(take) - take, take)
     target_row = run // len(offsets)
     return pl.DataFrame(
         {
-            "target": t["idx"].to_numpy()[target_row],
-            "part": p["idx"].to_numpy()[position],
+            "target": t["idx"][target_row],
+            "part": p["idx"][position],
             "date_diff_days": np.asarray(offsets, dtype=np.int64)[run % len(offsets)] * sign,
-            "amount_minor": p["amount_minor"].to_numpy()[position],
-            "target_amount": t["amount_minor"].to_numpy()[target_row],
-        }
-    ).cast(empty.schema)
+            "amount_minor": p["amount_minor"][position],
+            "target_amount": t["amount_minor"][target_row],
+        },
+        schema=schema,
+    )
 
 
 def _sharing_a_reference(targets: pl.DataFrame, parts: pl.DataFrame) -> pl.DataFrame:
     """The targets with a reference token that some part has too: no other target has a referenced candidate."""
-    part_tokens = parts.select(pl.col("tokens").explode().drop_nulls().unique())
-    sharing = targets.select("idx", "tokens").explode("tokens").join(part_tokens, on="tokens", how="semi")
-    return targets.filter(pl.col("idx").is_in(sharing["idx"].implode()))
+    part_tokens = parts.lazy().select(pl.col("tokens").explode().drop_nulls().unique())
+    sharing = targets.lazy().select("idx", "tokens").explode("tokens").join(part_tokens, on="tokens", how="semi")
+    return (
+        targets.lazy()
+        .join(sharing.select("idx").unique(), on="idx", how="semi", maintain_order="left")
+        .collect(engine=ENGINE)
+    )
 
 
 def _referenced_candidates(candidates: pl.DataFrame, targets: pl.DataFrame, parts: pl.DataFrame) -> pl.DataFrame:
     """The candidates that carry a reference token of their target."""
-    target_tokens = targets.select(pl.col("idx").alias("target"), "tokens").explode("tokens").drop_nulls()
-    part_tokens = parts.select(pl.col("idx").alias("part"), "tokens").explode("tokens").drop_nulls()
+    target_tokens = targets.lazy().select(pl.col("idx").alias("target"), "tokens").explode("tokens").drop_nulls()
+    part_tokens = parts.lazy().select(pl.col("idx").alias("part"), "tokens").explode("tokens").drop_nulls()
     shared = (
-        candidates.select("target", "part")
+        candidates.lazy()
+        .select("target", "part")
         .join(target_tokens, on="target")
         .join(part_tokens, on=["part", "tokens"], how="semi")
         .select("target", "part")
         .unique()
     )
-    return candidates.join(shared, on=["target", "part"], how="semi", maintain_order="left")
+    return (
+        candidates.lazy().join(shared, on=["target", "part"], how="semi", maintain_order="left").collect(engine=ENGINE)
+    )
 
 
 def _part_evidence(
@@ -181,28 +194,31 @@ def _part_evidence(
     t = candidates["target"].to_numpy()
     p = candidates["part"].to_numpy()
     target_text = targets["text"].to_numpy()[t]
-    similarity = np.maximum(
-        text_similarity(target_text, parts["text"].to_numpy()[p]),
-        text_similarity(target_text, parts["alt_text"].to_numpy()[p]),
+    # both texts of the parts in one call: it starts its threads once
+    similarity = text_similarity(
+        np.concatenate([target_text, target_text]),
+        np.concatenate([parts["text"].to_numpy()[p], parts["alt_text"].to_numpy()[p]]),
     )
+    similarity = similarity.reshape(2, -1).max(axis=0)
     window = max(settings.bank_days_after_books, settings.bank_days_before_books) + 1
-    tokens = (
-        candidates.select("target", "part")
-        .join(targets.select(pl.col("idx").alias("target"), pl.col("tokens").alias("t_tokens")), on="target")
-        .join(parts.select(pl.col("idx").alias("part"), pl.col("tokens").alias("p_tokens")), on="part")
-        .select("target", "part", (pl.col("t_tokens").list.set_intersection("p_tokens").list.len() > 0).alias("shared"))
+    # idx is the row position: the rows' tokens are a gather, not a join
+    target_tokens, part_tokens = (
+        pl.lit(targets["tokens"]).gather(pl.col("target")),
+        pl.lit(parts["tokens"]).gather(pl.col("part")),
     )
     return candidates.with_columns(
-        pl.Series("text", similarity), (1 - pl.col("date_diff_days").abs() / window).clip(0, 1).alias("date")
-    ).join(tokens, on=["target", "part"], how="left")
+        pl.Series("text", similarity),
+        (1 - pl.col("date_diff_days").abs() / window).clip(0, 1).alias("date"),
+        (target_tokens.list.set_intersection(part_tokens).list.len() > 0).alias("shared"),
+    )
 
 
-def _scored_subsets(subsets: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+def _scored_subsets(subsets: pl.DataFrame, evidence: pl.DataFrame) -> pl.LazyFrame:
     # sorted first: the subset number is the last tie-break, so it must not depend on join order; the join keeps
     # that order, so that a subset's means add its parts in one order whatever the evidence's order
-    members = subsets.sort("target", "parts").with_row_index("subset").explode("parts").rename({"parts": "part"})
+    members = subsets.lazy().sort("target", "parts").with_row_index("subset").explode("parts").rename({"parts": "part"})
     per_subset = (
-        members.join(evidence, on=["target", "part"], maintain_order="left")
+        members.join(evidence.lazy(), on=["target", "part"], maintain_order="left")
         .group_by("subset", "target")
         .agg(
             pl.col("part").sort().alias("parts"),
@@ -223,29 +239,32 @@ def _scored_subsets(subsets: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFra
     )
 
 
-def _resolve(scored: pl.DataFrame) -> pl.DataFrame:
-    """One subset per target at most, no part in two subsets: best first, in rounds."""
+def _resolve(scored: pl.LazyFrame) -> pl.DataFrame:
+    """One subset per target at most, no part in two subsets: best first, in rounds.
+
+    Each round takes every target's best subset that is, for each of its parts, the best
+    subset of this round claiming it; the targets and parts taken leave the others."""
     order = ["score", "size", "spread", "target", "subset"]
-    descending = [True, False, False, False, False]
-    remaining = scored.sort(order, descending=descending)
+    ranked = scored.sort(order, descending=[True, False, False, False, False]).collect(engine=ENGINE)
+    target = ranked["target"].to_numpy()
+    part = ranked["parts"].explode().to_numpy()
+    owner = np.repeat(np.arange(ranked.height), ranked["size"].to_numpy())  # subset of each part; best first
+    left = np.ones(ranked.height, dtype=np.bool_)
     taken = []
-    while not remaining.is_empty():
-        best_per_target = remaining.group_by("target", maintain_order=True).first()
-        claims = best_per_target.select("subset", "target", "score", "size", "spread", "parts").explode("parts")
-        winner_of_part = claims.sort(order, descending=descending).group_by("parts", maintain_order=True).first()
-        losers = claims.join(winner_of_part.select("parts", pl.col("subset").alias("winner")), on="parts").filter(
-            pl.col("winner") != pl.col("subset")
-        )
-        accepted = best_per_target.join(losers.select("subset").unique(), on="subset", how="anti")
-        taken.append(accepted)
-        used = accepted.select("parts").explode("parts")
-        dropped = (
-            remaining.select("subset", "parts").explode("parts").join(used, on="parts", how="semi").select("subset")
-        )
-        remaining = remaining.join(accepted.select("target"), on="target", how="anti").join(
-            dropped, on="subset", how="anti"
-        )
-    return pl.concat(taken) if taken else scored.clear()
+    while left.any():
+        remaining = np.flatnonzero(left)
+        best = np.zeros(ranked.height, dtype=np.bool_)
+        best[remaining[np.unique(target[remaining], return_index=True)[1]]] = True
+        claimed = best[owner]
+        claim_part, claim_owner = part[claimed], owner[claimed]
+        won = np.zeros(claim_part.size, dtype=np.bool_)
+        won[np.unique(claim_part, return_index=True)[1]] = True  # the first, best claim of each part
+        accepted = best.copy()
+        accepted[claim_owner[~won]] = False
+        taken.append(np.flatnonzero(accepted))
+        left &= ~np.isin(target, target[accepted])
+        left[owner[np.isin(part, part[accepted[owner]])]] = False
+    return ranked[np.concatenate(taken)] if taken else ranked
 
 
 def _search(
@@ -259,15 +278,18 @@ def _search(
     """Exact subsets, and the evidence of the (target, part) pairs in them."""
     searched = _sharing_a_reference(targets, parts) if parts_need_reference else targets
     candidates = _candidates(searched, parts, target_is_bank=target_is_bank, settings=settings)
-    if parts_need_reference:
+    if parts_need_reference and not candidates.is_empty():
         candidates = _referenced_candidates(candidates, targets, parts)
     subsets = exact_subsets(candidates, max_size=settings.group_max_size)
     if subsets.is_empty():
         return subsets, pl.DataFrame()
-    members = subsets.select("target", pl.col("parts").alias("part")).explode("part").unique()
+    members = subsets.lazy().select("target", pl.col("parts").alias("part")).explode("part").unique()
     # a few thousand targets of tens of thousands: kept first, so that the join on two keys is small
-    in_subsets = candidates.filter(pl.col("target").is_in(members["target"].unique().implode())).join(
-        members, on=["target", "part"], how="semi"
+    in_subsets = (
+        candidates.lazy()
+        .join(members.select("target").unique(), on="target", how="semi", maintain_order="left")
+        .join(members, on=["target", "part"], how="semi", maintain_order="left")
+        .collect(engine=ENGINE)
     )
     return subsets, _part_evidence(in_subsets, targets, parts, settings=settings)
 
@@ -298,7 +320,7 @@ def find_groups(
     )
     if subsets.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    chosen = _resolve(_scored_subsets(subsets, evidence)).filter(pl.col("score") >= settings.suggest_threshold)
+    chosen = _resolve(_scored_subsets(subsets, evidence)).lazy().filter(pl.col("score") >= settings.suggest_threshold)
     unique = pl.col("alternatives") == 1
     status = (
         pl.when((pl.col("score") >= settings.auto_threshold) & pl.col("all_references") & unique)
@@ -322,4 +344,5 @@ def find_groups(
         chosen.with_columns(status.alias("status"), reasons.alias("reasons"))
         .select(list(GROUP_SCHEMA))
         .cast(GROUP_SCHEMA)
+        .collect(engine=ENGINE)
     )

@@ -10,6 +10,8 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from recon.config import MatchingSettings
@@ -128,13 +130,84 @@ def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame)
     return matches, links
 
 
-def _group_side(frame: pl.DataFrame, idx: str, text: pl.Expr, alt_text: pl.Expr, contested: pl.Series) -> pl.DataFrame:
-    """The rows as `grouping.find_groups` wants them; `contested` holds the `idx` values of contested rows."""
+def _group_side(
+    frame: pl.DataFrame, text: pl.Expr, alt_text: pl.Expr, contested: npt.NDArray[np.bool_]
+) -> pl.DataFrame:
+    """The rows as `grouping.find_groups` wants them (`contested` flags the contested rows), and `row`,
+    each row's position in `frame`."""
+    position = pl.int_range(pl.len(), dtype=pl.UInt32)
     return frame.select(
-        pl.col(idx).alias("row"), "account_id", "currency", "amount_minor", "posted_date",
-        text.alias("text"), alt_text.alias("alt_text"), "tokens",
-        pl.col(idx).is_in(contested.implode()).alias("contested"),
-    ).with_row_index("idx")  # fmt: skip
+        position.alias("idx"), position.alias("row"), "account_id", "currency", "amount_minor", "posted_date",
+        text.alias("text"), alt_text.alias("alt_text"), "tokens", pl.Series("contested", contested),
+    )  # fmt: skip
+
+
+def _flagged(positions: pl.Series, flagged: pl.Series) -> npt.NDArray[np.bool_]:
+    """Whether each of `positions` is one of `flagged` (row positions: a lookup table, no hashing)."""
+    rows, flagged_rows = positions.to_numpy(), flagged.to_numpy()
+    table = np.zeros(max(rows.max(initial=0), flagged_rows.max(initial=0)) + 1, dtype=np.bool_)
+    table[flagged_rows] = True
+    return table[rows]
+
+
+def _still_open(side: pl.DataFrame, is_open: npt.NDArray[np.bool_]) -> pl.DataFrame:
+    """The rows of a `_group_side` still open, numbered again from 0."""
+    if is_open.all():
+        return side
+    renumbered = pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx")
+    return side.lazy().filter(pl.Series(is_open)).with_columns(renumbered).collect(engine=grouping.ENGINE)
+
+
+def _group_links(
+    found: pl.DataFrame,
+    targets: pl.DataFrame,
+    parts: pl.DataFrame,
+    bank: pl.DataFrame,
+    ledger: pl.DataFrame,
+    *,
+    kind: str,
+    rejected_ids: frozenset[str],
+) -> tuple[pl.DataFrame, pl.DataFrame, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The matches and links of the groups `find_groups` found, but for rejected ones, and the
+    positions of the bank and ledger rows they link."""
+    target_is_bank = kind == "1:N"
+    sizes = found["parts"].list.len().to_numpy()
+    group = np.repeat(np.arange(found.height), sizes)  # of each (target, part) link
+    target_row = targets["row"].to_numpy()[found["target"].to_numpy()][group]
+    part_row = parts["row"].to_numpy()[found["parts"].explode().to_numpy()]
+    b_row, l_row = (target_row, part_row) if target_is_bank else (part_row, target_row)
+    bank_ids, ledger_ids = bank["txn_id"].gather(b_row).to_list(), ledger["entry_id"].gather(l_row).to_list()
+    ends = np.cumsum(sizes).tolist()
+    # each id once: a target's id is on every link of its group
+    ids = [match_id(list(set(bank_ids[start:end])), list(set(ledger_ids[start:end])))
+           for start, end in zip([0, *ends[:-1]], ends, strict=True)]  # fmt: skip
+    kept = np.array([found_id not in rejected_ids for found_id in ids], dtype=np.bool_)
+    matches = (
+        found.lazy()
+        .select(
+            pl.Series("match_id", ids, dtype=pl.String),
+            pl.lit(targets["account_id"]).gather(pl.col("target")).alias("account_id"),
+            "status",
+            pl.lit(kind).alias("kind"),
+            "score",
+            "reasons",
+        )
+        .filter(pl.Series(kept))
+    )
+    linked = kept[group]
+    links = pl.LazyFrame({"group": group[linked], "b_row": b_row[linked], "l_row": l_row[linked]}).select(
+        pl.lit(pl.Series(ids, dtype=pl.String)).gather(pl.col("group")).alias("match_id"),
+        pl.lit(bank["txn_id"]).gather(pl.col("b_row")).alias("bank_txn_id"),
+        pl.lit(ledger["entry_id"]).gather(pl.col("l_row")).alias("ledger_entry_id"),
+        pl.lit(0).alias("amount_diff_minor"),
+        (pl.lit(bank["posted_date"]).gather(pl.col("b_row")) - pl.lit(ledger["posted_date"]).gather(pl.col("l_row")))
+        .dt.total_days()
+        .alias("date_diff_days"),
+    )
+    found_matches, found_links = pl.collect_all(
+        [matches.cast(pl.Schema(MATCH_SCHEMA)), links.cast(pl.Schema(LINK_SCHEMA))], engine=grouping.ENGINE
+    )
+    return found_matches, found_links, b_row[linked], l_row[linked]
 
 
 def _groups(
@@ -151,66 +224,38 @@ def _groups(
     `contested` pairs (b_idx, l_idx) are 1:1 candidates at the exact amount: their rows
     are not searched as the sum of others (see `grouping.find_groups`).
     """
-    all_matches, all_links = [], []
+    all_matches, all_links = [pl.DataFrame(schema=MATCH_SCHEMA)], [pl.DataFrame(schema=LINK_SCHEMA)]
     ledger_text = pl.concat_str(pl.col("norm_counterparty"), pl.col("norm_description"), separator=" ")
-    # millions of contested pairs at 1M, far fewer rows: looked up once, not per side and pass
-    contested_bank, contested_ledger = contested["b_idx"].unique(), contested["l_idx"].unique()
-    for kind, target_is_bank in (("1:N", True), ("N:1", False)):
-        bank_side = _group_side(bank, "b_idx", pl.col("norm_description"), pl.col("norm_description"), contested_bank)
-        ledger_side = _group_side(ledger, "l_idx", ledger_text, pl.col("norm_counterparty"), contested_ledger)
-        targets, parts = (bank_side, ledger_side) if target_is_bank else (ledger_side, bank_side)
+    bank_contested = _flagged(bank["b_idx"], contested["b_idx"])
+    sides = {
+        "bank": _group_side(bank, pl.col("norm_description"), pl.col("norm_description"), bank_contested),
+        "ledger": _group_side(
+            ledger, ledger_text, pl.col("norm_counterparty"), _flagged(ledger["l_idx"], contested["l_idx"])
+        ),
+    }
+    is_open = {"bank": np.ones(bank.height, dtype=np.bool_), "ledger": np.ones(ledger.height, dtype=np.bool_)}
+    for kind, target_side, part_side in (("1:N", "bank", "ledger"), ("N:1", "ledger", "bank")):
+        targets = _still_open(sides[target_side], is_open[target_side])
+        parts = _still_open(sides[part_side], is_open[part_side])
         # instalments (N:1) must name what they pay: at a year of four busy accounts the open bank
         # rows around a ledger entry hold thousands of subsets, and some sum to it by chance
         found = grouping.find_groups(
-            targets, parts, target_is_bank=target_is_bank, settings=settings, parts_need_reference=not target_is_bank
+            targets, parts, target_is_bank=kind == "1:N", settings=settings, parts_need_reference=kind == "N:1"
         )
-        links = (
-            found.with_row_index("group")
-            .explode("parts")
-            .join(targets.select(pl.col("idx").alias("target"), pl.col("row").alias("t_row")), on="target")
-            .join(parts.select(pl.col("idx").alias("parts"), pl.col("row").alias("p_row")), on="parts")
-            .select(
-                "group",
-                "status",
-                "score",
-                "reasons",
-                (pl.col("t_row") if target_is_bank else pl.col("p_row")).alias("b_idx"),
-                (pl.col("p_row") if target_is_bank else pl.col("t_row")).alias("l_idx"),
-            )
-            .join(bank.select("b_idx", "txn_id", "account_id", pl.col("posted_date").alias("b_date")), on="b_idx")
-            .join(ledger.select("l_idx", "entry_id", pl.col("posted_date").alias("l_date")), on="l_idx")
+        if found.is_empty():
+            continue
+        matches, links, b_row, l_row = _group_links(
+            found, targets, parts, bank, ledger, kind=kind, rejected_ids=rejected_ids
         )
-        per_group = links.group_by("group").agg(pl.col("txn_id").unique(), pl.col("entry_id").unique())
-        ids = pl.DataFrame(
-            {
-                "group": per_group["group"],
-                "match_id": [
-                    match_id(b, e)
-                    for b, e in zip(per_group["txn_id"].to_list(), per_group["entry_id"].to_list(), strict=True)
-                ],
-            },
-            schema={"group": pl.UInt32, "match_id": pl.String},
-        ).filter(~pl.col("match_id").is_in(list(rejected_ids)))
-        links = links.join(ids, on="group")
-        all_matches.append(
-            links.group_by("match_id")
-            .agg(pl.col("account_id", "status", "score", "reasons").first())
-            .with_columns(pl.lit(kind).alias("kind"))
-            .select(list(MATCH_SCHEMA))
-            .cast(MATCH_SCHEMA)  # type: ignore[arg-type]
-        )
-        all_links.append(
-            links.select(
-                "match_id",
-                pl.col("txn_id").alias("bank_txn_id"),
-                pl.col("entry_id").alias("ledger_entry_id"),
-                pl.lit(0).alias("amount_diff_minor"),
-                (pl.col("b_date") - pl.col("l_date")).dt.total_days().alias("date_diff_days"),
-            ).cast(LINK_SCHEMA)  # type: ignore[arg-type]
-        )
-        bank = bank.join(links.select("b_idx"), on="b_idx", how="anti")
-        ledger = ledger.join(links.select("l_idx"), on="l_idx", how="anti")
-    return pl.concat(all_matches), pl.concat(all_links), bank, ledger
+        all_matches.append(matches)
+        all_links.append(links)
+        is_open["bank"][b_row], is_open["ledger"][l_row] = False, False
+    return (
+        pl.concat(all_matches),
+        pl.concat(all_links),
+        bank.filter(pl.Series(is_open["bank"])),
+        ledger.filter(pl.Series(is_open["ledger"])),
+    )
 
 
 def match(
