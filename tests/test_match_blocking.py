@@ -22,8 +22,8 @@ def _pairs(bank: pl.DataFrame, ledger: pl.DataFrame, config: MatchingSettings = 
     b, e = _prepared(bank, ledger)
     return blocking.candidate_pairs(
         b, e,
-        bank_tokens=blocking.distinctive_tokens(features.exploded_tokens(b, "b_idx"), settings=config),
-        ledger_tokens=blocking.distinctive_tokens(features.exploded_tokens(e, "l_idx"), settings=config),
+        bank_tokens=blocking.distinctive_tokens(features.exploded_tokens(b, "b_idx"), settings=config).collect(),
+        ledger_tokens=blocking.distinctive_tokens(features.exploded_tokens(e, "l_idx"), settings=config).collect(),
         settings=config, rejected=pl.DataFrame(schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32}),
     )  # fmt: skip
 

@@ -14,8 +14,8 @@ Three tiers, cheapest and surest first, always within one account and currency:
 Windows and bands never become range joins or the full (account, amount) join: with
 recurring amounts that join grows quadratically. The exact tier sorts the ledger by
 one integer key (account, amount, day) and finds each bank row's window by binary
-search; the band is an equi-join on exploded keys (each ledger row exploded into the
-bank days it may meet, each amount into its neighbouring buckets). Inside the stage
+search; the band does the same with amount buckets in place of amounts, each bank row
+probing its own bucket and both neighbours. Inside the stage
 a set of pairs is one sorted array of `pair_keys` (b_idx << 32 | l_idx); a pair a
 person rejected is never a candidate again.
 """
@@ -23,6 +23,7 @@ person rejected is never a candidate again.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,8 @@ PAIR_SCHEMA = pl.Schema({
 })  # fmt: skip
 _TIERS = pl.Series("tier", [REFERENCE, EXACT, TOLERANCE], dtype=PAIR_SCHEMA["tier"])
 _LOW_32 = np.uint64(0xFFFF_FFFF)
+Bucket = Callable[[np.ndarray], np.ndarray]
+"""Amounts -> their buckets (int64)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +57,21 @@ class Side:
 
 def sides(bank: pl.DataFrame, ledger: pl.DataFrame) -> tuple[Side, Side]:
     """Both sides as `Side` arrays (b_idx and l_idx are the row numbers of their frames)."""
-    accounts = ["account_id", "currency"]
-    codes = (
-        pl.concat([bank.select(accounts), ledger.select(accounts)]).unique(maintain_order=True).with_row_index("group")
-    )
-
-    def side(frame: pl.DataFrame) -> Side:
-        group = frame.select(accounts).join(codes, on=accounts, how="left", maintain_order="left")["group"]
-        return Side(
-            group=group.to_numpy().astype(np.int64),
-            amount=frame["amount_minor"].to_numpy(),
-            day=frame["posted_date"].cast(pl.Int32).to_numpy().astype(np.int64),
+    columns = [pl.col("account_id", "currency"), "amount_minor", "posted_date"]
+    both = (
+        pl.concat([bank.lazy().select(columns), ledger.lazy().select(columns)])
+        .select(
+            pl.struct("account_id", "currency").rank("dense").cast(pl.Int64).alias("group"),
+            "amount_minor",
+            pl.col("posted_date").cast(pl.Int64).alias("day"),
         )
-
-    return side(bank), side(ledger)
+        .collect(engine="in-memory")
+    )
+    group, amount, day = (both[column].to_numpy() for column in ("group", "amount_minor", "day"))
+    return (
+        Side(group=group[: bank.height], amount=amount[: bank.height], day=day[: bank.height]),
+        Side(group=group[bank.height :], amount=amount[bank.height :], day=day[bank.height :]),
+    )
 
 
 def pair_keys(b_idx: np.ndarray, l_idx: np.ndarray) -> np.ndarray:
@@ -81,6 +85,17 @@ def pair_keys(b_idx: np.ndarray, l_idx: np.ndarray) -> np.ndarray:
 def split_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(b_idx, l_idx) of `pair_keys`, as int64: numpy gathers by int64 indexes without converting them."""
     return (keys >> np.uint64(32)).view(np.int64), (keys & _LOW_32).view(np.int64)
+
+
+ROWS_WORTH_A_PARALLEL_SORT = 10_000
+"""Polars sorts on all cores but each call costs ~0.1 ms: fewer keys sort quicker in numpy."""
+
+
+def _argsort(keys: np.ndarray) -> np.ndarray:
+    """The permutation that sorts `keys` (int64 indexes)."""
+    if len(keys) < ROWS_WORTH_A_PARALLEL_SORT:
+        return np.argsort(keys, kind="stable")
+    return pl.Series(keys).arg_sort().to_numpy().astype(np.int64)
 
 
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
@@ -113,7 +128,7 @@ def _same_sign_within_tolerance(
     return within, amount_diff, bank.day[b] - ledger.day[lx]
 
 
-def distinctive_tokens(tokens: pl.DataFrame, *, settings: MatchingSettings) -> pl.DataFrame:
+def distinctive_tokens(tokens: pl.LazyFrame, *, settings: MatchingSettings) -> pl.LazyFrame:
     """Tokens carried by at most `max_rows_per_reference` rows of one account: the others are not keys."""
     count = pl.len().over("account_id", "currency", "token")
     return tokens.filter(count <= settings.max_rows_per_reference)
@@ -125,23 +140,22 @@ def reference_pairs(
     """Sorted `pair_keys` of pairs sharing a reference token, the amount equal or within the
     tolerance, dates in the reference window."""
     keys = ["account_id", "currency", "token"]
-    shared = bank_tokens.select("b_idx", *keys).join(ledger_tokens.select("l_idx", *keys), on=keys)
-    pairs = sorted_unique(pair_keys(shared["b_idx"].to_numpy(), shared["l_idx"].to_numpy()))
+    key = pl.col("b_idx").cast(pl.UInt64) * pl.lit(1 << 32, dtype=pl.UInt64) + pl.col("l_idx").cast(pl.UInt64)
+    shared = bank_tokens.lazy().select("b_idx", *keys).join(ledger_tokens.lazy().select("l_idx", *keys), on=keys)
+    pairs = shared.select(key.unique().sort()).collect(engine="in-memory").to_series().to_numpy()  # `pair_keys`
     within, _, date_diff = _same_sign_within_tolerance(pairs, bank, ledger, settings)
     window = settings.reference_window_days
     return pairs[within & (np.abs(date_diff) <= window)]
 
 
-def _value_codes(bank: Side, bank_rows: np.ndarray, ledger: Side, ledger_rows: np.ndarray) -> np.ndarray:
-    """One non-negative code per (group, amount) of the given rows, bank rows first, then ledger rows:
-    equal codes for equal values, small enough to share an int64 with a day number."""
-    group = np.concatenate([bank.group[bank_rows], ledger.group[ledger_rows]])
-    amount = np.concatenate([bank.amount[bank_rows], ledger.amount[ledger_rows]])
-    groups, lowest = int(group.max()) + 1, int(amount.min())
-    if (int(amount.max()) - lowest + 1) * groups < 1 << 40:
-        return (amount - lowest) * groups + group
-    # amounts too far apart to be a code as they are: their dense rank is
-    ranks = pl.Series(amount).rank("dense").to_numpy().astype(np.int64)
+def _value_codes(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """One non-negative code per (group, value): equal codes for equal pairs, small enough to share
+    an int64 with a day number."""
+    groups, lowest = int(group.max()) + 1, int(value.min())
+    if (int(value.max()) - lowest + 1) * groups < 1 << 40:
+        return (value - lowest) * groups + group
+    # values too far apart to be a code as they are: their dense rank is
+    ranks = pl.Series(value).rank("dense").to_numpy().astype(np.int64)
     return ranks * groups + group
 
 
@@ -159,32 +173,38 @@ def _expand_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.cumsum(steps, out=steps)
 
 
-def exact_amount_in_window(
-    bank: Side, ledger: Side, *, bank_rows: np.ndarray, ledger_rows: np.ndarray, settings: MatchingSettings
+def _same_code_in_window(
+    bank_code: np.ndarray,
+    bank_rows: np.ndarray,
+    ledger_code: np.ndarray,
+    ledger_rows: np.ndarray,
+    bank: Side,
+    ledger: Side,
+    settings: MatchingSettings,
 ) -> np.ndarray:
-    """`pair_keys` (not sorted) of the given rows with the same group and amount, the bank day inside the window.
+    """`pair_keys` (not sorted) of (bank_rows[i], ledger_rows[j]) with bank_code[i] == ledger_code[j]
+    (non-negative codes), the bank day inside the window; a bank row may come more than once, with other codes.
 
     The window is asymmetric: the bank may post up to `bank_days_after_books` days after
     the books and `bank_days_before_books` days before them. The ledger rows are sorted by
-    one integer (value code, day); each bank row's partners are then one contiguous range,
+    one integer (code, day); each bank row's partners are then one contiguous range,
     found by two binary searches: nothing is exploded and nothing is joined.
     """
     if len(bank_rows) == 0 or len(ledger_rows) == 0:
         return np.zeros(0, dtype=np.uint64)
     after, before = settings.bank_days_after_books, settings.bank_days_before_books
-    codes = _value_codes(bank, bank_rows, ledger, ledger_rows)
     bank_day, ledger_day = bank.day[bank_rows], ledger.day[ledger_rows]
     # days as offsets from `low`, so that day - after and day + before stay inside the code's own key range
     low = min(int(bank_day.min()), int(ledger_day.min())) - after
     day_bits = (max(int(bank_day.max()), int(ledger_day.max())) + before - low).bit_length()
-    if int(codes.max()).bit_length() + day_bits > 62:
+    if max(int(bank_code.max()), int(ledger_code.max())).bit_length() + day_bits > 62:
         raise ValueError("too many distinct amounts over too many days for one 64-bit key")
-    bank_key = codes[: len(bank_rows)] << day_bits | (bank_day - low)
-    ledger_key = codes[len(bank_rows) :] << day_bits | (ledger_day - low)
-    order = pl.Series(ledger_key).arg_sort().to_numpy().astype(np.int64)
+    bank_key = bank_code << day_bits | (bank_day - low)
+    ledger_key = ledger_code << day_bits | (ledger_day - low)
+    order = _argsort(ledger_key)
     sorted_key = ledger_key[order]
     # sorted queries: each binary search starts where the last one ended (several times faster)
-    bank_order = pl.Series(bank_key).arg_sort().to_numpy()
+    bank_order = _argsort(bank_key)
     query = bank_key[bank_order]
     first = np.searchsorted(sorted_key, query - after, side="left")
     counts = np.searchsorted(sorted_key, query + before, side="right") - first
@@ -192,40 +212,56 @@ def exact_amount_in_window(
     return pair_keys(np.repeat(bank_rows[bank_order], counts), partners)
 
 
-def _joined_on_one_key(left: pl.DataFrame, right: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Inner join on integer `keys`, as one Int64 key (mixed radix) when their ranges allow:
-    a join on one integer column is several times faster than on three."""
-    if left.is_empty() or right.is_empty():
-        return left.join(right, on=keys)
-    lows = [min(int(left[key].min()), int(right[key].min())) for key in keys]  # type: ignore[arg-type]
-    highs = [max(int(left[key].max()), int(right[key].max())) for key in keys]  # type: ignore[arg-type]
-    if math.prod(high - low + 1 for low, high in zip(lows, highs, strict=True)) >= 1 << 62:
-        return left.join(right, on=keys)
-    packed = pl.lit(0, dtype=pl.Int64)
-    for key, low, high in zip(keys, lows, highs, strict=True):
-        packed = packed * (high - low + 1) + (pl.col(key) - low)
-    return left.with_columns(packed.alias("_key")).join(right.with_columns(packed.alias("_key")), on="_key")
-
-
-def _bucket_probe(bank: pl.DataFrame, exploded_ledger: pl.DataFrame, bucket: pl.Expr) -> pl.DataFrame:
-    """Join on (group, day, amount bucket), the bank side probing its bucket and both neighbours."""
-    keys = ["group", "day"]
-    ledger_keyed = exploded_ledger.select("l_idx", *keys, bucket.alias("bucket")).drop_nulls("bucket")
-    bank_keyed = (
-        bank.select("b_idx", *keys, bucket.alias("bucket"))
-        .drop_nulls("bucket")
-        .with_columns(pl.concat_list(pl.col("bucket") - 1, pl.col("bucket"), pl.col("bucket") + 1))
-        .explode("bucket")
+def exact_amount_in_window(
+    bank: Side, ledger: Side, *, bank_rows: np.ndarray, ledger_rows: np.ndarray, settings: MatchingSettings
+) -> np.ndarray:
+    """`pair_keys` (not sorted) of the given rows with the same group and amount, the bank day inside the window."""
+    if len(bank_rows) == 0 or len(ledger_rows) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    codes = _value_codes(
+        np.concatenate([bank.group[bank_rows], ledger.group[ledger_rows]]),
+        np.concatenate([bank.amount[bank_rows], ledger.amount[ledger_rows]]),
     )
-    return _joined_on_one_key(bank_keyed, ledger_keyed, [*keys, "bucket"]).select("b_idx", "l_idx")
+    split = len(bank_rows)
+    return _same_code_in_window(codes[:split], bank_rows, codes[split:], ledger_rows, bank, ledger, settings)
 
 
-def _rows_frame(side: Side, rows: np.ndarray, idx: str) -> pl.DataFrame:
-    """The given rows of one side as a frame: `idx`, group, amount_minor, day."""
-    return pl.DataFrame({
-        idx: rows.astype(np.uint32), "group": side.group[rows], "amount_minor": side.amount[rows],
-        "day": side.day[rows],
-    })  # fmt: skip
+def _bucket_pairs(
+    bank: Side, bank_rows: np.ndarray, ledger: Side, ledger_rows: np.ndarray, settings: MatchingSettings, bucket: Bucket
+) -> np.ndarray:
+    """`pair_keys` of the given rows in the same group, the bank day inside the window, the bank amount's
+    bucket equal to or next to the ledger amount's."""
+    bank_bucket, ledger_bucket = bucket(bank.amount[bank_rows]), bucket(ledger.amount[ledger_rows])
+    # each bank row probes its bucket and both neighbours
+    probes = np.concatenate([bank_bucket - 1, bank_bucket, bank_bucket + 1])
+    codes = _value_codes(
+        np.concatenate([np.tile(bank.group[bank_rows], 3), ledger.group[ledger_rows]]),
+        np.concatenate([probes, ledger_bucket]),
+    )
+    split = len(probes)
+    return _same_code_in_window(
+        codes[:split], np.tile(bank_rows, 3), codes[split:], ledger_rows, bank, ledger, settings
+    )
+
+
+def _amount_buckets(settings: MatchingSettings) -> list[Bucket]:
+    """One bucketing per kind of tolerance: a pair within that tolerance sits in neighbouring buckets."""
+    buckets: list[Bucket] = []
+    if settings.amount_tolerance_minor > 0:
+        width = settings.amount_tolerance_minor
+        buckets.append(lambda amount: amount // width)
+    if settings.amount_tolerance_percent > 0:
+        # the tolerance is a share of the ledger amount, so the ratio of a pair reaches 1 / (1 - p):
+        # buckets that wide keep every pair within one bucket of each other
+        step = -math.log1p(-settings.amount_tolerance_percent / 100)
+
+        def by_magnitude(amount: np.ndarray) -> np.ndarray:
+            # a zero amount has no sign, so no band pair: its bucket (0 here) does not matter
+            magnitude = np.floor(np.log(np.maximum(np.abs(amount), 1).astype(np.float64)) / step)
+            return magnitude.astype(np.int64) * np.sign(amount)
+
+        buckets.append(by_magnitude)
+    return buckets
 
 
 def tolerance_band(
@@ -237,34 +273,13 @@ def tolerance_band(
     Meant for the rows no other tier paired: popular price points all sit inside a
     few dollars of each other, so on all rows this band would pair everything.
     """
-    if len(bank_rows) == 0 or len(ledger_rows) == 0:
+    buckets = _amount_buckets(settings)
+    if len(bank_rows) == 0 or len(ledger_rows) == 0 or not buckets:
         return np.zeros(0, dtype=np.uint64)
-    after, before = settings.bank_days_after_books, settings.bank_days_before_books
-    bank_frame = _rows_frame(bank, bank_rows, "b_idx")
-    # each ledger row once per bank day it may meet: bank day = ledger day + offset
-    exploded = (
-        _rows_frame(ledger, ledger_rows, "l_idx")
-        .with_columns(pl.int_ranges(-before, after + 1, dtype=pl.Int64).alias("offset"))
-        .explode("offset")
-        .with_columns(pl.col("day") + pl.col("offset"))
-    )
-    probes = []
-    if settings.amount_tolerance_minor > 0:
-        width = settings.amount_tolerance_minor
-        probes.append(_bucket_probe(bank_frame, exploded, pl.col("amount_minor") // width))
-    if settings.amount_tolerance_percent > 0:
-        # the tolerance is a share of the ledger amount, so the ratio of a pair reaches 1 / (1 - p):
-        # buckets that wide keep every pair within one bucket of each other
-        step = -math.log1p(-settings.amount_tolerance_percent / 100)
-        magnitude = (pl.col("amount_minor").abs().cast(pl.Float64).log() / step).floor().cast(pl.Int64)
-        signed = pl.when(pl.col("amount_minor") != 0).then(magnitude * pl.col("amount_minor").sign())
-        probes.append(_bucket_probe(bank_frame, exploded, signed))
-    if not probes:
-        return np.zeros(0, dtype=np.uint64)
-    found = pl.concat(probes)
-    candidates = sorted_unique(pair_keys(found["b_idx"].to_numpy(), found["l_idx"].to_numpy()))
+    found = [_bucket_pairs(bank, bank_rows, ledger, ledger_rows, settings, bucket) for bucket in buckets]
+    candidates = sorted_unique(np.concatenate(found))
     within, amount_diff, date_diff = _same_sign_within_tolerance(candidates, bank, ledger, settings)
-    window = (date_diff >= -before) & (date_diff <= after)
+    window = (date_diff >= -settings.bank_days_before_books) & (date_diff <= settings.bank_days_after_books)
     return candidates[within & (amount_diff != 0) & window]
 
 
@@ -276,16 +291,17 @@ def same_amount_elsewhere(rows: pl.DataFrame, others: pl.DataFrame, idx: str, *,
     is exploded into days and nothing multiplies.
     """
     keys = ["account_id", "currency", "amount_minor"]
-    mine = rows.select(idx, *keys, "posted_date").sort("posted_date")
+    mine = rows.lazy().select(idx, *keys, "posted_date").sort("posted_date")
     theirs = (
-        others.select(*keys, pl.col("posted_date").alias("other_date"))
+        others.lazy()
+        .select(*keys, pl.col("posted_date").alias("other_date"))
         .unique()
         .with_columns(pl.col("other_date").alias("posted_date"))
         .sort("posted_date")
     )
     nearest = mine.join_asof(theirs, on="posted_date", by=keys, strategy="nearest", check_sortedness=False)
     within = (pl.col("posted_date") - pl.col("other_date")).dt.total_days().abs() <= days
-    return nearest.filter(within).select(idx)
+    return nearest.filter(within).select(idx).collect(engine="in-memory")
 
 
 def without_rejected(keys: np.ndarray, rejected: np.ndarray) -> np.ndarray:
@@ -315,8 +331,8 @@ def _pairs_frame(keys: np.ndarray, reference: np.ndarray, bank: Side, ledger: Si
     tier[np.searchsorted(keys, reference)] = 0
     return pl.DataFrame(
         [
-            pl.Series("b_idx", b).cast(pl.UInt32),
-            pl.Series("l_idx", lx).cast(pl.UInt32),
+            pl.Series("b_idx", b.astype(np.uint32)),
+            pl.Series("l_idx", lx.astype(np.uint32)),
             pl.Series("date_diff_days", bank.day[b] - ledger.day[lx]),
             pl.Series("amount_diff_minor", amount_diff),
             _TIERS.gather(tier),
@@ -340,9 +356,7 @@ def candidate_pairs(
     tiers left without a candidate.
     """
     bank_side, ledger_side = sides(bank, ledger)
-    rejected_keys = pair_keys(
-        rejected["b_idx"].cast(pl.UInt32).to_numpy(), rejected["l_idx"].cast(pl.UInt32).to_numpy()
-    )
+    rejected_keys = pair_keys(rejected["b_idx"].to_numpy(), rejected["l_idx"].to_numpy())
     by_reference = without_rejected(
         reference_pairs(
             bank_side, ledger_side, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens, settings=settings

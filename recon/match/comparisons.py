@@ -1,8 +1,8 @@
 """Stage 2, compare: one similarity per signal for every candidate pair.
 
 Descriptions are compared in bulk with rapidfuzz (`process.cpdist` over the pairs,
-all cores), never in a Python loop per pair. Strings are gathered by row index
-from numpy arrays rather than joined into the pair frame.
+all cores for more than a few), never in a Python loop per pair. Strings are gathered
+by row index from numpy arrays rather than joined into the pair frame.
 
 Signals added to the pairs:
   description_score  token_set_ratio of the normalized texts, in [0, 1]: the bank text
@@ -19,12 +19,19 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
+PAIRS_WORTH_THREADS = 2_000
+"""Fewer pairs are scored on one core: starting rapidfuzz's threads costs as much as scoring a thousand or two."""
+
+
+def _workers(pairs: int) -> int:
+    return -1 if pairs >= PAIRS_WORTH_THREADS else 1
+
 
 def text_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """token_set_ratio in [0, 1] of two aligned arrays of normalized texts; empty text scores 0."""
     if len(left) == 0:
         return np.zeros(0, dtype=np.float64)
-    scores = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=-1, dtype=np.float64)
+    scores = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=_workers(len(left)), dtype=np.float64)
     return scores / 100.0
 
 
@@ -41,18 +48,25 @@ def compact_similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """
     if len(left) == 0:
         return np.zeros(0, dtype=np.float64)
-    scores = process.cpdist(left, right, scorer=fuzz.partial_ratio, workers=-1, dtype=np.float64) / 100.0
+    scores = process.cpdist(left, right, scorer=fuzz.partial_ratio, workers=_workers(len(left)), dtype=np.float64)
+    scores /= 100.0
     lengths = np.minimum(np.fromiter(map(len, left), int, len(left)), np.fromiter(map(len, right), int, len(right)))
     return np.where(lengths >= MIN_COMPACT_LENGTH, COMPACT_WEIGHT * scores, 0.0)
 
 
-def _dictionary(texts: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
-    """(code of each row, the distinct rows): code i stands for the i-th distinct row of `texts`."""
-    distinct = texts.unique(maintain_order=True)
-    codes = texts.join(
-        distinct.with_row_index("_code"), on=texts.columns, how="left", maintain_order="left", nulls_equal=True
-    )["_code"]
-    return codes.to_numpy(), distinct
+def _dictionaries(*frames: pl.DataFrame) -> list[tuple[np.ndarray, pl.DataFrame]]:
+    """(code of each row, the distinct rows) of each frame, collected together: code i stands for
+    the i-th distinct row."""
+    plans = []
+    for frame in frames:
+        distinct = frame.lazy().unique(maintain_order=True)
+        with_code = distinct.with_row_index("_code")
+        codes = frame.lazy().join(with_code, on=frame.columns, how="left", maintain_order="left", nulls_equal=True)
+        plans += [codes.select("_code"), distinct]
+    collected = pl.collect_all(plans, engine="in-memory")
+    return [
+        (codes["_code"].to_numpy(), distinct) for codes, distinct in zip(collected[::2], collected[1::2], strict=True)
+    ]
 
 
 def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.Series:
@@ -69,30 +83,35 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     """
     if pairs.is_empty():
         return pl.Series("description_score", [], dtype=pl.Float64)
-    bank_code, bank_texts = _dictionary(bank.select("norm_description"))
-    ledger_code, ledger_texts = _dictionary(ledger.select("norm_description", "norm_counterparty"))
+    (bank_code, bank_texts), (ledger_code, ledger_texts) = _dictionaries(
+        bank.select("norm_description"), ledger.select("norm_description", "norm_counterparty")
+    )
     # one integer per (bank text, ledger texts): < 2^63 for any realistic number of distinct texts
     bank_of_pair = bank_code[pairs["b_idx"].to_numpy()].astype(np.int64)
-    key = bank_of_pair * len(ledger_texts) + ledger_code[pairs["l_idx"].to_numpy()]
-    keys = pl.DataFrame({"key": key})
+    keys = pl.LazyFrame({"key": bank_of_pair * len(ledger_texts) + ledger_code[pairs["l_idx"].to_numpy()]})
     distinct = keys.unique("key").with_row_index("slot")
-    of_pair = keys.join(distinct, on="key", how="left", maintain_order="left")["slot"].to_numpy()
-    distinct_keys = distinct["key"].to_numpy()
-    bank_text = bank_texts["norm_description"].to_numpy()[distinct_keys // len(ledger_texts)]
-    ledger_of = distinct_keys % len(ledger_texts)
-    description = ledger_texts["norm_description"].to_numpy()[ledger_of]
-    counterparty = ledger_texts["norm_counterparty"].to_numpy()[ledger_of]
-    by_description = text_similarity(bank_text, description)
-    by_counterparty = text_similarity(bank_text, counterparty)
+    slots, distinct_keys = pl.collect_all(
+        [keys.join(distinct, on="key", how="left", maintain_order="left").select("slot"), distinct.select("key")],
+        engine="in-memory",
+    )
+    of_pair, distinct_key = slots["slot"].to_numpy(), distinct_keys["key"].to_numpy()
+    bank_of, ledger_of = distinct_key // len(ledger_texts), distinct_key % len(ledger_texts)
+    bank_text = bank_texts["norm_description"].to_numpy()
+    description, counterparty = (
+        ledger_texts[column].to_numpy() for column in ("norm_description", "norm_counterparty")
+    )
+    by_description = text_similarity(bank_text[bank_of], description[ledger_of])
+    by_counterparty = text_similarity(bank_text[bank_of], counterparty[ledger_of])
+    # spaces dropped once per distinct text, not once per pair
     no_space = np.frompyfunc(lambda text: text.replace(" ", ""), 1, 1)
-    by_compact = compact_similarity(no_space(bank_text), no_space(counterparty))
+    by_compact = compact_similarity(no_space(bank_text)[bank_of], no_space(counterparty)[ledger_of])
     best = np.maximum(np.maximum(by_description, by_counterparty), by_compact)
     return pl.Series("description_score", best[of_pair])
 
 
-def _has_token(tokens: pl.DataFrame, idx: pl.Series) -> np.ndarray:
-    """Whether each row named by `idx` carries a token (`tokens` has a column named like `idx`)."""
-    rows, named = tokens[idx.name].to_numpy(), idx.to_numpy()
+def _has_token(tokens: pl.DataFrame, idx: str, named: np.ndarray) -> np.ndarray:
+    """Whether each row of `named` (values of `idx`) carries a token (`tokens` has the column `idx`)."""
+    rows = tokens[idx].to_numpy()
     has = np.zeros(max(int(rows.max(initial=0)), int(named.max(initial=0))) + 1, dtype=np.bool_)
     has[rows] = True
     return has[named]
@@ -108,28 +127,34 @@ def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tok
     Both signals need a token on each row: the tokens are joined only to the pairs
     where both rows have one (a small share); every other pair is (False, False, null).
     """
-    with_tokens = np.flatnonzero(_has_token(bank_tokens, pairs["b_idx"]) & _has_token(ledger_tokens, pairs["l_idx"]))
+    b_idx, l_idx = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
+    with_tokens = np.flatnonzero(_has_token(bank_tokens, "b_idx", b_idx) & _has_token(ledger_tokens, "l_idx", l_idx))
     both = (
-        pairs[with_tokens]
-        .select("b_idx", "l_idx")
+        pl.LazyFrame({"b_idx": b_idx[with_tokens], "l_idx": l_idx[with_tokens]})
         .with_row_index("pos")
-        .join(bank_tokens.select("b_idx", "token", "prefix"), on="b_idx")
+        .join(bank_tokens.lazy().select("b_idx", "token", "prefix"), on="b_idx")
         .join(
-            ledger_tokens.select("l_idx", pl.col("token").alias("l_token"), pl.col("prefix").alias("l_prefix")),
+            ledger_tokens.lazy().select("l_idx", pl.col("token").alias("l_token"), pl.col("prefix").alias("l_prefix")),
             on="l_idx",
         )
     )
-    shared = both.filter(pl.col("token") == pl.col("l_token")).group_by("pos").agg(pl.col("token").min())
-    same_kind = both.filter(pl.col("prefix") == pl.col("l_prefix"))["pos"].to_numpy()
+    # the token of each pair as a categorical code: a column of millions of mostly null strings is slow
+    shared, same_kind = pl.collect_all(
+        [
+            both.filter(pl.col("token") == pl.col("l_token"))
+            .group_by("pos")
+            .agg(pl.col("token").min().cast(pl.Categorical)),
+            both.filter(pl.col("prefix") == pl.col("l_prefix")).select("pos"),
+        ],
+        engine="in-memory",
+    )
     match = np.zeros(pairs.height, dtype=bool)
     match[with_tokens[shared["pos"].to_numpy()]] = True
     conflict = np.zeros(pairs.height, dtype=bool)
-    conflict[with_tokens[same_kind]] = True
-    # the token of each pair as a categorical code: a column of millions of mostly null strings is slow
-    tokens = shared["token"].cast(pl.Categorical)
+    conflict[with_tokens[same_kind["pos"].to_numpy()]] = True
     source = np.zeros(pairs.height, dtype=np.uint32)  # position 0 of `choices` is null
     source[with_tokens[shared["pos"].to_numpy()]] = np.arange(1, shared.height + 1, dtype=np.uint32)
-    choices = pl.concat([pl.Series([None], dtype=pl.Categorical), tokens])
+    choices = pl.concat([pl.Series([None], dtype=pl.Categorical), shared["token"]])
     return pl.DataFrame([
         pl.Series("reference_match", match),
         pl.Series("reference_conflict", conflict & ~match),
@@ -144,8 +169,11 @@ def compare(
     *,
     bank_tokens: pl.DataFrame,
     ledger_tokens: pl.DataFrame,
-) -> pl.DataFrame:
-    """Add `description_score`, `reference_match`, `reference_conflict`, `shared_reference` to the pairs."""
-    return pairs.with_columns(description_similarity(pairs, bank, ledger)).hstack(
-        reference_signals(pairs, bank_tokens, ledger_tokens)
-    )
+) -> pl.LazyFrame:
+    """Add `description_score`, `reference_match`, `reference_conflict`, `shared_reference` to the pairs
+    (lazy: the caller collects them with what it computes from them)."""
+    signals = [
+        description_similarity(pairs, bank, ledger).to_frame(),
+        reference_signals(pairs, bank_tokens, ledger_tokens),
+    ]
+    return pl.concat([pairs.lazy(), *(frame.lazy() for frame in signals)], how="horizontal")

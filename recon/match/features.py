@@ -156,8 +156,14 @@ def _sources(frame: pl.DataFrame, idx: str, id_column: str, **columns: pl.Expr) 
     for all the columns that read it."""
     # single-threaded: the other columns keep the other cores busy, and it is the cheaper sort
     sorting = pl.arg_sort_by(id_column, multithreaded=False)
-    sources = frame.lazy().select(sorting.alias("_order"), **columns).collect(engine=_ENGINE)
-    return sources.with_columns(pl.col("_order").arg_sort().alias(idx))
+    return (
+        frame.lazy().select(sorting.alias("_order"), sorting.arg_sort().alias(idx), **columns).collect(engine=_ENGINE)
+    )
+
+
+def _with_columns(frame: pl.DataFrame, *columns: pl.Series, twin_class: pl.Expr) -> pl.DataFrame:
+    """`frame` with the `columns`, then the `twin_class` computed from them, in one query."""
+    return frame.lazy().with_columns(*columns).with_columns(twin_class).collect(engine=_ENGINE)
 
 
 def _in_order(frame: pl.LazyFrame, order: pl.Series) -> pl.LazyFrame:
@@ -195,12 +201,13 @@ def bank_features(bank: pl.DataFrame) -> pl.DataFrame:
         ],
         engine=_ENGINE,
     )
-    frame = frame.with_columns(
+    return _with_columns(
+        frame,
         normalized.get_column("normalized").alias("norm_description"),
         tokens.get_column("tokens"),
         normalized.get_column("compact").alias("compact_text"),
+        twin_class=_twin_class("norm_description"),
     )
-    return frame.with_columns(_twin_class("norm_description"))
 
 
 def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
@@ -228,21 +235,21 @@ def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
         ],
         engine=_ENGINE,
     )
-    frame = frame.with_columns(
+    return _with_columns(
+        frame,
         norm_description.get_column("normalized").alias("norm_description"),
         norm_counterparty.get_column("normalized").alias("norm_counterparty"),
         tokens.get_column("tokens"),
         norm_counterparty.get_column("compact").alias("compact_counterparty"),
+        twin_class=_twin_class("norm_description", "norm_counterparty"),
     )
-    return frame.with_columns(_twin_class("norm_description", "norm_counterparty"))
 
 
-def exploded_tokens(frame: pl.DataFrame, idx: str) -> pl.DataFrame:
+def exploded_tokens(frame: pl.DataFrame, idx: str) -> pl.LazyFrame:
     """One row per (row, token): idx, account_id, currency, token and its letter `prefix`."""
     return (
-        frame.select(idx, "account_id", "currency", "tokens")
-        .explode("tokens")
-        .drop_nulls("tokens")
-        .rename({"tokens": "token"})
+        frame.lazy()
+        .select(idx, "account_id", "currency", pl.col("tokens").alias("token"))
+        .explode("token", keep_nulls=False)
         .with_columns(pl.col("token").str.extract(r"^([a-z]+)\d", 1).alias("prefix"))
     )

@@ -83,15 +83,20 @@ def score_pairs(
     The rows' own attributes (currency, twin classes) are not on the pairs yet: of millions
     of candidates only the strongest need them (`with_row_attributes`).
     """
-    bank_tokens = blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings)
-    ledger_tokens = blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings)
+    bank_tokens, ledger_tokens = pl.collect_all(
+        [
+            blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings),
+            blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings),
+        ],
+        engine="in-memory",
+    )
     pairs = blocking.candidate_pairs(
         bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens, settings=settings, rejected=rejected
     )
-    # b_idx and l_idx are row numbers: a gather, not a join
-    pairs = pairs.with_columns(ledger["amount_minor"].gather(pairs["l_idx"]).alias("l_amount"))
     compared = comparisons.compare(pairs, bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens)
-    scored = scoring.score(compared, settings=settings)
+    # b_idx and l_idx are row numbers: a gather, not a join
+    l_amount = pl.lit(ledger["amount_minor"]).gather(pl.col("l_idx")).alias("l_amount")
+    scored = scoring.score(compared.with_columns(l_amount), settings=settings).collect(engine="in-memory")
     evidence = (
         (pl.col("tier") != blocking.TOLERANCE)
         | pl.col("reference_match")
@@ -100,7 +105,7 @@ def score_pairs(
     # what the assignment, the decision and the reasons read: the tiers and scoring inputs stay behind
     signals = ["date_diff_days", "amount_diff_minor", "description_score", "reference_match", "reference_conflict"]
     with_evidence = scored.lazy().filter(evidence).select("b_idx", "l_idx", *signals, "shared_reference", "score")
-    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), with_evidence.collect()
+    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), with_evidence.collect(engine="in-memory")
 
 
 def with_row_attributes(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:

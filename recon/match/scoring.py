@@ -104,11 +104,12 @@ def explain(pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns(_reasons(_amount_reasons(pairs), _date_reasons(pairs)).alias("reasons"))
 
 
-def score(pairs: pl.DataFrame, *, settings: MatchingSettings) -> pl.DataFrame:
+def score(pairs: pl.LazyFrame, *, settings: MatchingSettings) -> pl.LazyFrame:
     """Add `amount_score`, `date_score` and `score` to compared pairs (`explain` adds the reasons).
 
-    The pairs need `l_amount` (the ledger amount, for the tolerance); `explain` also
-    needs the `currency`.
+    Lazy, so that the scores are computed in the query that computes their inputs. The
+    pairs need `l_amount` (the ledger amount, for the tolerance); `explain` also needs the
+    `currency`.
     """
     with_parts = pairs.with_columns(
         amount_score(settings).alias("amount_score"), date_score(settings).alias("date_score")
