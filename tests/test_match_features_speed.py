@@ -88,7 +88,6 @@ def plain_bank_features(bank: pl.DataFrame) -> pl.DataFrame:
             plain_normalized_text(description_and_payee).alias("norm_description"),
             tokens.alias("tokens"),
         )
-        .with_columns(pl.col("norm_description").str.replace_all(" ", "").alias("compact_text"))
     )
     return frame.with_columns(plain_twin_class("norm_description"))
 
@@ -107,7 +106,7 @@ def plain_ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
         plain_normalized_text(pl.col("description")).alias("norm_description"),
         plain_normalized_text(pl.col("counterparty")).alias("norm_counterparty"),
         tokens.alias("tokens"),
-    ).with_columns(pl.col("norm_counterparty").str.replace_all(" ", "").alias("compact_counterparty"))
+    )
     return frame.with_columns(plain_twin_class("norm_description", "norm_counterparty"))
 
 

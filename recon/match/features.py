@@ -118,27 +118,19 @@ def _token_lists(candidates: pl.LazyFrame, idx: str, height: int) -> pl.LazyFram
     )
 
 
-def _compact(normalized: pl.Expr) -> pl.Expr:
-    return normalized.str.replace_all(" ", "").alias("compact")
-
-
 def _collapsed_per_distinct(masked: pl.LazyFrame) -> pl.LazyFrame:
-    """`normalized` (`collapsed_words` of each row's `masked` text) and `compact` (the same without
-    spaces), computed once per distinct masked text."""
+    """`normalized`: `collapsed_words` of each row's `masked` text, computed once per distinct masked text."""
     normalized = collapsed_words(pl.col("masked")).alias("normalized")
-    distinct = masked.unique().with_columns(normalized).with_columns(_compact(pl.col("normalized")))
-    return masked.join(distinct, on="masked", how="left", maintain_order="left").select("normalized", "compact")
+    distinct = masked.unique().with_columns(normalized)
+    return masked.join(distinct, on="masked", how="left", maintain_order="left").select("normalized")
 
 
 def _normalized_per_distinct(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-    """`normalized` (`normalized_text` of a column whose values repeat: ledger descriptions,
-    counterparties) and `compact` (the same without spaces), computed once per distinct value."""
+    """`normalized`: `normalized_text` of a column whose values repeat (ledger descriptions,
+    counterparties), computed once per distinct value."""
     values = frame.select(column)
     distinct = values.unique().with_columns(normalized_text(pl.col(column)).alias("normalized"))
-    distinct = distinct.with_columns(_compact(pl.col("normalized")))
-    return values.join(distinct, on=column, how="left", maintain_order="left", nulls_equal=True).select(
-        "normalized", "compact"
-    )
+    return values.join(distinct, on=column, how="left", maintain_order="left", nulls_equal=True).select("normalized")
 
 
 def _twin_class(*text_columns: str) -> pl.Expr:
@@ -205,7 +197,6 @@ def bank_features(bank: pl.DataFrame) -> pl.DataFrame:
         frame,
         normalized.get_column("normalized").alias("norm_description"),
         tokens.get_column("tokens"),
-        normalized.get_column("compact").alias("compact_text"),
         twin_class=_twin_class("norm_description"),
     )
 
@@ -230,7 +221,7 @@ def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
         [
             _in_order(ledger.lazy(), order).with_row_index("l_idx"),
             _token_lists(candidates, "l_idx", ledger.height),
-            _in_order(_normalized_per_distinct(ledger.lazy(), "description").select("normalized"), order),
+            _in_order(_normalized_per_distinct(ledger.lazy(), "description"), order),
             _in_order(_normalized_per_distinct(ledger.lazy(), "counterparty"), order),
         ],
         engine=_ENGINE,
@@ -240,7 +231,6 @@ def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
         norm_description.get_column("normalized").alias("norm_description"),
         norm_counterparty.get_column("normalized").alias("norm_counterparty"),
         tokens.get_column("tokens"),
-        norm_counterparty.get_column("compact").alias("compact_counterparty"),
         twin_class=_twin_class("norm_description", "norm_counterparty"),
     )
 

@@ -331,8 +331,8 @@ def _match_account(
     del strongest
     matches, links = _one_to_one(bank, ledger, decided)
 
-    bank_left = bank.join(decided.select("b_idx"), on="b_idx", how="anti")
-    ledger_left = ledger.join(decided.select("l_idx"), on="l_idx", how="anti")
+    bank_left = bank.filter(pl.Series(~_flagged(bank["b_idx"], decided["b_idx"])))
+    ledger_left = ledger.filter(pl.Series(~_flagged(ledger["l_idx"], decided["l_idx"])))
     group_matches, group_links, bank_open, ledger_open = _groups(
         bank_left, ledger_left, settings=settings, rejected_ids=rejected_match_ids, contested=contested
     )
