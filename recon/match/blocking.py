@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from recon.config import MatchingSettings
+from recon.match.engine import ENGINE
 
 REFERENCE, EXACT, TOLERANCE = "reference", "exact", "tolerance"
 PAIR_SCHEMA = pl.Schema({
@@ -65,7 +66,7 @@ def sides(bank: pl.DataFrame, ledger: pl.DataFrame) -> tuple[Side, Side]:
             "amount_minor",
             pl.col("posted_date").cast(pl.Int64).alias("day"),
         )
-        .collect(engine="in-memory")
+        .collect(engine=ENGINE)
     )
     group, amount, day = (both[column].to_numpy() for column in ("group", "amount_minor", "day"))
     return (
@@ -142,7 +143,7 @@ def reference_pairs(
     keys = ["account_id", "currency", "token"]
     key = pl.col("b_idx").cast(pl.UInt64) * pl.lit(1 << 32, dtype=pl.UInt64) + pl.col("l_idx").cast(pl.UInt64)
     shared = bank_tokens.lazy().select("b_idx", *keys).join(ledger_tokens.lazy().select("l_idx", *keys), on=keys)
-    pairs = shared.select(key.unique().sort()).collect(engine="in-memory").to_series().to_numpy()  # `pair_keys`
+    pairs = shared.select(key.unique().sort()).collect(engine=ENGINE).to_series().to_numpy()  # `pair_keys`
     within, _, date_diff = _same_sign_within_tolerance(pairs, bank, ledger, settings)
     window = settings.reference_window_days
     return pairs[within & (np.abs(date_diff) <= window)]
@@ -301,7 +302,7 @@ def same_amount_elsewhere(rows: pl.DataFrame, others: pl.DataFrame, idx: str, *,
     )
     nearest = mine.join_asof(theirs, on="posted_date", by=keys, strategy="nearest", check_sortedness=False)
     within = (pl.col("posted_date") - pl.col("other_date")).dt.total_days().abs() <= days
-    return nearest.filter(within).select(idx).collect(engine="in-memory")
+    return nearest.filter(within).select(idx).collect(engine=ENGINE)
 
 
 def without_rejected(keys: np.ndarray, rejected: np.ndarray) -> np.ndarray:

@@ -19,6 +19,8 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from recon.match.engine import ENGINE
+
 PAIRS_WORTH_THREADS = 2_000
 """Fewer pairs are scored on one core: starting rapidfuzz's threads costs as much as scoring a thousand or two."""
 
@@ -63,7 +65,7 @@ def _dictionaries(*frames: pl.DataFrame) -> list[tuple[np.ndarray, pl.DataFrame]
         with_code = distinct.with_row_index("_code")
         codes = frame.lazy().join(with_code, on=frame.columns, how="left", maintain_order="left", nulls_equal=True)
         plans += [codes.select("_code"), distinct]
-    collected = pl.collect_all(plans, engine="in-memory")
+    collected = pl.collect_all(plans, engine=ENGINE)
     return [
         (codes["_code"].to_numpy(), distinct) for codes, distinct in zip(collected[::2], collected[1::2], strict=True)
     ]
@@ -92,7 +94,7 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     distinct = keys.unique("key").with_row_index("slot")
     slots, distinct_keys = pl.collect_all(
         [keys.join(distinct, on="key", how="left", maintain_order="left").select("slot"), distinct.select("key")],
-        engine="in-memory",
+        engine=ENGINE,
     )
     of_pair, distinct_key = slots["slot"].to_numpy(), distinct_keys["key"].to_numpy()
     bank_of, ledger_of = distinct_key // len(ledger_texts), distinct_key % len(ledger_texts)
@@ -146,7 +148,7 @@ def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tok
             .agg(pl.col("token").min().cast(pl.Categorical)),
             both.filter(pl.col("prefix") == pl.col("l_prefix")).select("pos"),
         ],
-        engine="in-memory",
+        engine=ENGINE,
     )
     match = np.zeros(pairs.height, dtype=bool)
     match[with_tokens[shared["pos"].to_numpy()]] = True

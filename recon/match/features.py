@@ -22,10 +22,9 @@ operation per row.
 
 from __future__ import annotations
 
-from typing import Final
-
 import polars as pl
 
+from recon.match.engine import ENGINE
 from recon.match.text import collapsed_words, masked_numbers, normalized_text
 
 TOKEN_PATTERN = r"\b[a-z]{2,5}[-#]?\d{3,}\b|\b\d{8,}\b"
@@ -34,8 +33,6 @@ TOKENS_PER_ROW = 6
 """More tokens than this on one row are noise (a pasted list), not a reference."""
 MIN_TOKEN_LENGTH = 4
 """Shorter tokens say nothing: `chk` is check number 0, `n12` an id that is mostly zeros."""
-_ENGINE: Final = "in-memory"
-"""Polars' default engine for lazy queries took about twice the CPU on these sorts and joins."""
 
 
 def _tokens_in_text(lowercase: pl.Expr) -> pl.Expr:
@@ -148,14 +145,12 @@ def _sources(frame: pl.DataFrame, idx: str, id_column: str, **columns: pl.Expr) 
     for all the columns that read it."""
     # single-threaded: the other columns keep the other cores busy, and it is the cheaper sort
     sorting = pl.arg_sort_by(id_column, multithreaded=False)
-    return (
-        frame.lazy().select(sorting.alias("_order"), sorting.arg_sort().alias(idx), **columns).collect(engine=_ENGINE)
-    )
+    return frame.lazy().select(sorting.alias("_order"), sorting.arg_sort().alias(idx), **columns).collect(engine=ENGINE)
 
 
 def _with_columns(frame: pl.DataFrame, *columns: pl.Series, twin_class: pl.Expr) -> pl.DataFrame:
     """`frame` with the `columns`, then the `twin_class` computed from them, in one query."""
-    return frame.lazy().with_columns(*columns).with_columns(twin_class).collect(engine=_ENGINE)
+    return frame.lazy().with_columns(*columns).with_columns(twin_class).collect(engine=ENGINE)
 
 
 def _in_order(frame: pl.LazyFrame, order: pl.Series) -> pl.LazyFrame:
@@ -191,7 +186,7 @@ def bank_features(bank: pl.DataFrame) -> pl.DataFrame:
             _token_lists(_token_candidates(sources.lazy(), "b_idx", list(fields)), "b_idx", bank.height),
             _in_order(_collapsed_per_distinct(sources.lazy().select("masked")), order),
         ],
-        engine=_ENGINE,
+        engine=ENGINE,
     )
     return _with_columns(
         frame,
@@ -224,7 +219,7 @@ def ledger_features(ledger: pl.DataFrame) -> pl.DataFrame:
             _in_order(_normalized_per_distinct(ledger.lazy(), "description"), order),
             _in_order(_normalized_per_distinct(ledger.lazy(), "counterparty"), order),
         ],
-        engine=_ENGINE,
+        engine=ENGINE,
     )
     return _with_columns(
         frame,

@@ -27,7 +27,8 @@ import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match.comparisons import text_similarity
-from recon.match.subset_sums import ENGINE, exact_subsets
+from recon.match.engine import ENGINE
+from recon.match.subset_sums import exact_subsets
 
 BASE_SCORE = 0.60
 DATE_WEIGHT = 0.10

@@ -16,6 +16,7 @@ import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match import assignment, blocking, comparisons, decision, features, grouping, scoring
+from recon.match.engine import ENGINE
 
 MATCH_SCHEMA = {
     "match_id": pl.String, "account_id": pl.String, "status": pl.String, "kind": pl.String,
@@ -88,7 +89,7 @@ def score_pairs(
             blocking.distinctive_tokens(features.exploded_tokens(bank, "b_idx"), settings=settings),
             blocking.distinctive_tokens(features.exploded_tokens(ledger, "l_idx"), settings=settings),
         ],
-        engine="in-memory",
+        engine=ENGINE,
     )
     pairs = blocking.candidate_pairs(
         bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens, settings=settings, rejected=rejected
@@ -96,7 +97,7 @@ def score_pairs(
     compared = comparisons.compare(pairs, bank, ledger, bank_tokens=bank_tokens, ledger_tokens=ledger_tokens)
     # b_idx and l_idx are row numbers: a gather, not a join
     l_amount = pl.lit(ledger["amount_minor"]).gather(pl.col("l_idx")).alias("l_amount")
-    scored = scoring.score(compared.with_columns(l_amount), settings=settings).collect(engine="in-memory")
+    scored = scoring.score(compared.with_columns(l_amount), settings=settings).collect(engine=ENGINE)
     evidence = (
         (pl.col("tier") != blocking.TOLERANCE)
         | pl.col("reference_match")
@@ -105,7 +106,7 @@ def score_pairs(
     # what the assignment, the decision and the reasons read: the tiers and scoring inputs stay behind
     signals = ["date_diff_days", "amount_diff_minor", "description_score", "reference_match", "reference_conflict"]
     with_evidence = scored.lazy().filter(evidence).select("b_idx", "l_idx", *signals, "shared_reference", "score")
-    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), with_evidence.collect(engine="in-memory")
+    return scored.select("b_idx", "l_idx", "score", "amount_diff_minor"), with_evidence.collect(engine=ENGINE)
 
 
 def with_row_attributes(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
@@ -160,7 +161,7 @@ def _still_open(side: pl.DataFrame, is_open: npt.NDArray[np.bool_]) -> pl.DataFr
     if is_open.all():
         return side
     renumbered = pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx")
-    return side.lazy().filter(pl.Series(is_open)).with_columns(renumbered).collect(engine=grouping.ENGINE)
+    return side.lazy().filter(pl.Series(is_open)).with_columns(renumbered).collect(engine=ENGINE)
 
 
 def _group_links(
@@ -210,7 +211,7 @@ def _group_links(
         .alias("date_diff_days"),
     )
     found_matches, found_links = pl.collect_all(
-        [matches.cast(pl.Schema(MATCH_SCHEMA)), links.cast(pl.Schema(LINK_SCHEMA))], engine=grouping.ENGINE
+        [matches.cast(pl.Schema(MATCH_SCHEMA)), links.cast(pl.Schema(LINK_SCHEMA))], engine=ENGINE
     )
     return found_matches, found_links, b_row[linked], l_row[linked]
 
