@@ -5,7 +5,8 @@ each row (normalized text from `text`, reference tokens, twin classes), `blockin
 candidate pairs, `comparisons` and `scoring` explain and score them, `assignment` makes
 them globally consistent, `decision` says auto / suggested / open with a reason, and
 `grouping` finds one row equal to the sum of several (the exact sums in `subset_sums`).
-`pipeline.match` chains them.
+`pipeline.match` chains them, running independent stages at once (`side_by_side`), every
+lazy query on one Polars engine (`engine`).
 Nothing here touches the store: `recon.matching` reads the open rows, runs the
 pipeline and writes the result in one transaction.
 """

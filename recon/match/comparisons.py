@@ -20,6 +20,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from recon.match.engine import ENGINE
+from recon.match.side_by_side import side_by_side
 
 PAIRS_WORTH_THREADS = 2_000
 """Fewer pairs are scored on one core: starting rapidfuzz's threads costs as much as scoring a thousand or two."""
@@ -174,8 +175,9 @@ def compare(
 ) -> pl.LazyFrame:
     """Add `description_score`, `reference_match`, `reference_conflict`, `shared_reference` to the pairs
     (lazy: the caller collects them with what it computes from them)."""
-    signals = [
-        description_similarity(pairs, bank, ledger).to_frame(),
-        reference_signals(pairs, bank_tokens, ledger_tokens),
-    ]
+    description, references = side_by_side(
+        lambda: description_similarity(pairs, bank, ledger).to_frame(),
+        lambda: reference_signals(pairs, bank_tokens, ledger_tokens),
+    )
+    signals = [description, references]
     return pl.concat([pairs.lazy(), *(frame.lazy() for frame in signals)], how="horizontal")

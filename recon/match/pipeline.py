@@ -17,6 +17,7 @@ import polars as pl
 from recon.config import MatchingSettings
 from recon.match import assignment, blocking, comparisons, decision, features, grouping, scoring
 from recon.match.engine import ENGINE
+from recon.match.side_by_side import side_by_side
 
 MATCH_SCHEMA = {
     "match_id": pl.String, "account_id": pl.String, "status": pl.String, "kind": pl.String,
@@ -314,8 +315,7 @@ def _match_account(
     rejected_match_ids: frozenset[str],
 ) -> MatchResult:
     """`match` on the rows of one account (or of several: the result is the same)."""
-    bank = features.bank_features(bank)
-    ledger = features.ledger_features(ledger)
+    bank, ledger = side_by_side(lambda: features.bank_features(bank), lambda: features.ledger_features(ledger))
     rejected_idx = _rejected_indexes(rejected, bank, ledger)
 
     all_scored, scored = score_pairs(bank, ledger, settings=settings, rejected=rejected_idx)
@@ -341,10 +341,10 @@ def _match_account(
     links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
 
     open_items = pl.concat(
-        [
-            _open_items(bank_open, ledger_open, all_scored, side="bank", settings=settings),
-            _open_items(ledger_open, bank_open, all_scored, side="ledger", settings=settings),
-        ]
+        side_by_side(
+            lambda: _open_items(bank_open, ledger_open, all_scored, side="bank", settings=settings),
+            lambda: _open_items(ledger_open, bank_open, all_scored, side="ledger", settings=settings),
+        )
     )
     return MatchResult(matches, links, open_items.sort("side", "row_id"), all_scored.height)
 
