@@ -28,3 +28,20 @@ def test_an_error_on_either_side_reaches_the_caller(failing: str) -> None:
 
     with pytest.raises(ValueError, match=f"{failing} failed"):
         side_by_side(lambda: side("first"), lambda: side("second"))
+
+
+def test_nested_inside_a_worker_it_still_finishes() -> None:
+    def inner() -> tuple[int, int]:
+        return side_by_side(lambda: 1, lambda: 2)
+
+    # four nested calls on two workers: they would wait for each other forever if the inner ones needed a worker
+    finished: list[object] = []
+    runner = threading.Thread(
+        target=lambda: finished.append(
+            side_by_side(lambda: side_by_side(inner, inner), lambda: side_by_side(inner, inner))
+        ),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(timeout=10)
+    assert finished == [(((1, 2), (1, 2)), ((1, 2), (1, 2)))]
