@@ -15,9 +15,9 @@ from collections.abc import Mapping
 
 import duckdb
 
-__all__ = ["DERIVED_PER_ROW", "forget_replaced_bank_rows", "forget_rows"]
+__all__ = ["forget_replaced_bank_rows", "forget_rows"]
 
-DERIVED_PER_ROW = {
+_DERIVED_PER_ROW = {
     "open_items": (
         "DELETE FROM open_items WHERE (side = 'bank' AND list_contains($bank, row_id)) "
         "OR (side = 'ledger' AND list_contains($ledger, row_id))",
@@ -48,7 +48,7 @@ def forget_rows(con: duckdb.DuckDBPyConnection, *, bank: list[str], ledger: list
         return
     ids = {"bank": bank, "ledger": ledger}
     tables = {str(r[0]) for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    for table, (sql, names) in DERIVED_PER_ROW.items():
+    for table, (sql, names) in _DERIVED_PER_ROW.items():
         if table in tables:  # a derived table this store's schema does not have yet is not there to clean
             con.execute(sql, {name: ids[name] for name in names})
 
