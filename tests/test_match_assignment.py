@@ -33,6 +33,14 @@ def _pairs(rows: list[tuple[int, int, float, int]]) -> pl.DataFrame:
     )
 
 
+SMALL_GRAPHS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 20).map(lambda s: s / 20), st.integers(-6, 6)),
+    max_size=40,
+    unique_by=lambda pair: (pair[0], pair[1]),
+)
+"""(b_idx, l_idx, score, date_diff_days) of up to 40 pairs among 6 x 6 rows: ties in score and days are common."""
+
+
 def test_two_monthly_subscriptions_pair_with_the_nearest_dates() -> None:
     # a wide window lets each bank row see both months: the nearest dates must win
     sub = {"amount": -5499, "description": "POS DEBIT ADOBE *CREATIVE CLD"}
@@ -115,13 +123,7 @@ def test_pruning_keeps_ties_and_changes_nothing_when_no_row_is_crowded() -> None
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 20).map(lambda s: s / 20), st.integers(-6, 6)),
-        max_size=40,
-        unique_by=lambda pair: (pair[0], pair[1]),
-    )
-)
+@given(SMALL_GRAPHS)
 def test_dense_components_in_numpy_take_the_same_pairs_as_one_frame_per_component(
     rows: list[tuple[int, int, float, int]],
 ) -> None:
@@ -138,13 +140,7 @@ def test_dense_components_in_numpy_take_the_same_pairs_as_one_frame_per_componen
 
 
 @hypothesis.settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 20).map(lambda s: s / 20), st.integers(-6, 6)),
-        max_size=40,
-        unique_by=lambda pair: (pair[0], pair[1]),
-    )
-)
+@given(SMALL_GRAPHS)
 def test_best_per_component_is_the_first_pair_of_each_component_in_sort_order(
     rows: list[tuple[int, int, float, int]],
 ) -> None:

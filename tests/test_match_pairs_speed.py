@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from unittest import mock
 
 import numpy as np
@@ -40,20 +41,31 @@ def _sorting_in(polars: bool) -> contextlib.AbstractContextManager[object]:
     return mock.patch.object(blocking, "ROWS_WORTH_A_PARALLEL_SORT", 0) if polars else contextlib.nullcontext()
 
 
-@settings(max_examples=150, deadline=None)
-@given(bank=st.lists(ROW, min_size=1, max_size=15), ledger=st.lists(ROW, min_size=1, max_size=15), polars=st.booleans())
-def test_exact_amount_pairs_are_the_cross_join_filtered_by_group_amount_and_window(
-    bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]], polars: bool
-) -> None:
-    # amounts 10^15 apart make the amount a dense rank instead of an offset: both ways are covered
+def _on_all_rows(
+    tier: Callable[..., np.ndarray],
+    bank: list[tuple[int, int, int]],
+    ledger: list[tuple[int, int, int]],
+    *,
+    polars: bool,
+) -> np.ndarray:
+    """The tier's pair keys on every row of both sides, sorting in Polars or in numpy."""
     with _sorting_in(polars):
-        fast = blocking.exact_amount_in_window(
+        return tier(
             _side(bank),
             _side(ledger),
             bank_rows=np.arange(len(bank)),
             ledger_rows=np.arange(len(ledger)),
             settings=SETTINGS,
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(bank=st.lists(ROW, min_size=1, max_size=15), ledger=st.lists(ROW, min_size=1, max_size=15), polars=st.booleans())
+def test_exact_amount_pairs_are_the_cross_join_filtered_by_group_amount_and_window(
+    bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]], polars: bool
+) -> None:
+    # amounts 10^15 apart make the amount a dense rank instead of an offset: both ways are covered
+    fast = _on_all_rows(blocking.exact_amount_in_window, bank, ledger, polars=polars)
     naive = {
         (b, e)
         for b, e in _every_pair(bank, ledger)
@@ -68,14 +80,7 @@ def test_exact_amount_pairs_are_the_cross_join_filtered_by_group_amount_and_wind
 def test_tolerance_band_is_the_cross_join_filtered_by_sign_tolerance_and_window(
     bank: list[tuple[int, int, int]], ledger: list[tuple[int, int, int]], polars: bool
 ) -> None:
-    with _sorting_in(polars):
-        fast = blocking.tolerance_band(
-            _side(bank),
-            _side(ledger),
-            bank_rows=np.arange(len(bank)),
-            ledger_rows=np.arange(len(ledger)),
-            settings=SETTINGS,
-        )
+    fast = _on_all_rows(blocking.tolerance_band, bank, ledger, polars=polars)
 
     def allowed(amount: int) -> int:
         return max(500, int(abs(amount) * 3.0 / 100 // 1))

@@ -280,8 +280,7 @@ def tolerance_band(
     found = [_bucket_pairs(bank, bank_rows, ledger, ledger_rows, settings, bucket) for bucket in buckets]
     candidates = sorted_unique(np.concatenate(found))
     within, amount_diff, date_diff = _same_sign_within_tolerance(candidates, bank, ledger, settings)
-    window = (date_diff >= -settings.bank_days_before_books) & (date_diff <= settings.bank_days_after_books)
-    return candidates[within & (amount_diff != 0) & window]
+    return candidates[within & (amount_diff != 0) & _in_window(date_diff, settings)]
 
 
 def same_amount_elsewhere(rows: pl.DataFrame, others: pl.DataFrame, idx: str, *, days: int) -> pl.DataFrame:
@@ -310,6 +309,11 @@ def without_rejected(keys: np.ndarray, rejected: np.ndarray) -> np.ndarray:
     if len(rejected) == 0:
         return keys
     return keys[~np.isin(keys, rejected)]
+
+
+def _in_window(date_diff: np.ndarray, settings: MatchingSettings) -> np.ndarray:
+    """Whether each bank - ledger day difference is inside the (asymmetric) date window."""
+    return (date_diff >= -settings.bank_days_before_books) & (date_diff <= settings.bank_days_after_books)
 
 
 def _rows_without(pairs: np.ndarray, rows: int, of_bank: bool) -> np.ndarray:
@@ -366,30 +370,19 @@ def candidate_pairs(
     )
     # recurring amounts would otherwise pair an anchored row with every look-alike of the month
     _, amount_diff, date_diff = _same_sign_within_tolerance(by_reference, bank_side, ledger_side, settings)
-    in_window = (date_diff >= -settings.bank_days_before_books) & (date_diff <= settings.bank_days_after_books)
-    anchored = by_reference[(amount_diff == 0) & in_window]
-    by_amount = without_rejected(
-        exact_amount_in_window(
-            bank_side,
-            ledger_side,
-            bank_rows=_rows_without(anchored, bank.height, of_bank=True),
-            ledger_rows=_rows_without(anchored, ledger.height, of_bank=False),
-            settings=settings,
-        ),
-        rejected_keys,
-    )
+    anchored = by_reference[(amount_diff == 0) & _in_window(date_diff, settings)]
+
+    def on_rows_left(tier: Callable[..., np.ndarray], paired: np.ndarray) -> np.ndarray:
+        """The tier's pairs among the rows no pair of `paired` names, rejected pairs removed."""
+        bank_rows = _rows_without(paired, bank.height, of_bank=True)
+        ledger_rows = _rows_without(paired, ledger.height, of_bank=False)
+        found = tier(bank_side, ledger_side, bank_rows=bank_rows, ledger_rows=ledger_rows, settings=settings)
+        return without_rejected(found, rejected_keys)
+
+    by_amount = on_rows_left(exact_amount_in_window, anchored)
     # no pair is in both tiers: a reference pair at the exact amount inside the window anchors its rows,
     # which the amount tier then skips
     sure = np.concatenate([by_reference, by_amount])
-    band = without_rejected(
-        tolerance_band(
-            bank_side,
-            ledger_side,
-            bank_rows=_rows_without(sure, bank.height, of_bank=True),
-            ledger_rows=_rows_without(sure, ledger.height, of_bank=False),
-            settings=settings,
-        ),
-        rejected_keys,
-    )
+    band = on_rows_left(tolerance_band, sure)
     keys = pl.Series(np.concatenate([sure, band])).sort().to_numpy()  # the tiers are disjoint
     return _pairs_frame(keys, by_reference, bank_side, ledger_side)
