@@ -163,3 +163,41 @@ def test_component_sizes_count_the_distinct_rows_of_each_component(rows: list[tu
     assert component.tolist() == pairs["component"].to_list()
     assert n_bank.tolist() == expected["b_idx"].to_list()
     assert n_ledger.tolist() == expected["l_idx"].to_list()
+
+
+def _collect_each_plan_on_its_own(collect_all: Callable[..., list[pl.DataFrame]]) -> Callable[..., list[pl.DataFrame]]:
+    """`pl.collect_all` that never shares a common subplan between the frames: each runs its own copy."""
+
+    def collect(frames: list[pl.LazyFrame], **kwargs: object) -> list[pl.DataFrame]:
+        return collect_all(frames, **{**kwargs, "optimizations": pl.QueryOptFlags(comm_subplan_elim=False)})
+
+    return collect
+
+
+def test_description_scores_per_distinct_text_equal_scoring_every_pair_however_polars_plans_them() -> None:
+    """Scoring each distinct (bank text, ledger texts) once must not depend on Polars computing the
+    distinct texts once for both plans that read them: run apart, they must come in the same order."""
+    rng = np.random.default_rng(7)
+    words = np.array(["acme", "supply", "payroll", "stripe", "uber", "rent", "hydro", "north", "bank", "fee"])
+
+    def texts(n: int) -> list[str]:
+        return [" ".join(rng.choice(words, size=rng.integers(1, 4))) for _ in range(n)]
+
+    bank = pl.DataFrame({"norm_description": texts(3_000)})
+    ledger = pl.DataFrame({"norm_description": texts(3_000), "norm_counterparty": texts(3_000)})
+    pairs = pl.DataFrame(
+        {"b_idx": rng.integers(0, 3_000, 40_000), "l_idx": rng.integers(0, 3_000, 40_000)},
+        schema={"b_idx": pl.UInt32, "l_idx": pl.UInt32},
+    )
+    bank_text = bank["norm_description"].to_numpy()[pairs["b_idx"].to_numpy()]
+    ledger_rows = pairs["l_idx"].to_numpy()
+    description, counterparty = (ledger[column].to_numpy()[ledger_rows] for column in ledger.columns)
+    no_space = np.frompyfunc(lambda text: text.replace(" ", ""), 1, 1)
+    expected = np.maximum.reduce([
+        comparisons.text_similarity(bank_text, description),
+        comparisons.text_similarity(bank_text, counterparty),
+        comparisons.compact_similarity(no_space(bank_text), no_space(counterparty)),
+    ])  # fmt: skip
+    with mock.patch.object(comparisons.pl, "collect_all", _collect_each_plan_on_its_own(pl.collect_all)):
+        got = comparisons.description_similarity(pairs, bank, ledger).to_numpy()
+    np.testing.assert_array_equal(got, expected)

@@ -92,7 +92,7 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     # one integer per (bank text, ledger texts): < 2^63 for any realistic number of distinct texts
     bank_of_pair = bank_code[pairs["b_idx"].to_numpy()].astype(np.int64)
     keys = pl.LazyFrame({"key": bank_of_pair * len(ledger_texts) + ledger_code[pairs["l_idx"].to_numpy()]})
-    distinct = keys.unique("key").with_row_index("slot")
+    distinct = keys.unique("key", maintain_order=True).with_row_index("slot")
     slots, distinct_keys = pl.collect_all(
         [keys.join(distinct, on="key", how="left", maintain_order="left").select("slot"), distinct.select("key")],
         engine=ENGINE,
