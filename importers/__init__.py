@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from importers.bai2 import Bai2Importer
-from importers.base import Extract, Importer, Side, StatementBalance
+from importers.base import Extract, Importer, SectionedReport, Side, StatementBalance
 from importers.beancount_ledger import BeancountBook
 from importers.camt import CamtImporter
 from importers.csv_bank import CsvBankImporter
@@ -25,6 +25,7 @@ __all__ = [
     "LEDGER_IMPORTERS",
     "Extract",
     "Importer",
+    "SectionedReport",
     "Side",
     "StatementBalance",
     "detect",

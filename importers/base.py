@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -98,6 +98,21 @@ class Importer(Protocol):
 
     def extract(self, path: Path, *, currency: str) -> Extract:
         """Read the file; `currency` is the account's, for formats that do not state one."""
+        ...
+
+
+@runtime_checkable
+class SectionedReport(Protocol):
+    """A ledger format with a section per account in one file (QuickBooks', Xero's reports).
+
+    The import service asks it for the importer of one account's section (the config's
+    `ledger_account`), which refuses a file without that section and names the sections it has.
+    Books that label every entry with its account (beancount, GnuCash) need no such step: the
+    service keeps the entries whose `ledger_account` is the config's.
+    """
+
+    def for_account(self, ledger_account: str) -> Importer:
+        """The same format, reading only the section of `ledger_account`."""
         ...
 
 

@@ -9,9 +9,10 @@ parsed whole columns at a time (`importers.csv_columns.parse_rows`), so a bad da
 or amount is a Problem naming its line and column.
 
 Which section is the bank's: the importer is told the config's `ledger_account`
-(`for_account`), matched without regard to case, and by its code alone when the
-setting is a code ("1000", "1000 Checking" for "1000 · Checking" or "Checking
-(1000)"); a report without that section is refused with the sections it has.
+(`for_account`, the `importers.base.SectionedReport` protocol), matched without
+regard to case, and by its code alone when the setting is a code ("1000", "1000
+Checking" for "1000 · Checking" or "Checking (1000)"); a report without that
+section is refused with the sections it has.
 Without an account, every section's rows are read, labelled with their section.
 
 Identity: the reports carry no line id, so `external_id` stays empty and the

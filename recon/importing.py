@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from importers import BANK_IMPORTERS, LEDGER_IMPORTERS, Extract, Importer, Side, detect
+from importers import BANK_IMPORTERS, LEDGER_IMPORTERS, Extract, Importer, SectionedReport, Side, detect
 from importers.csv_bank import CsvBankImporter
 from importers.csv_profile import builtin_profile_names, load_profile
 from recon.config import AccountSettings, Config
@@ -121,10 +121,8 @@ def _profile_ref(profile: str | None, config: Config) -> str | None:
 
 def _importer_for(job: ImportJob) -> Importer:
     importer = _format_importer(job)
-    for_account = getattr(importer, "for_account", None)
-    if job.side == "ledger" and for_account is not None and job.account.ledger_account:
-        # reports with a section per account (QuickBooks, Xero) read only the section of the bank account
-        return for_account(job.account.ledger_account)
+    if job.side == "ledger" and isinstance(importer, SectionedReport) and job.account.ledger_account:
+        return importer.for_account(job.account.ledger_account)
     return importer
 
 
