@@ -19,7 +19,7 @@ import polars as pl
 from recon.config import MatchingSettings
 from recon.match import match
 from recon.match.differences import apply_difference_rules
-from recon.match.pipeline import match_id
+from recon.match.result import match_id
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES
 from recon.store import Store
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from recon.errors import UserError
-from recon.match.pipeline import match_id as stable_match_id
+from recon.match.result import match_id as stable_match_id
 from recon.store import Store
 
 __all__ = ["confirm", "match_by_hand", "reject"]

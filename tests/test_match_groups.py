@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from recon.config import MatchingSettings
 from recon.match import match
-from recon.match.pipeline import match_id
+from recon.match.result import match_id
 from tests.match_rows import bank_rows, ledger_rows, linked
 
 SETTINGS = MatchingSettings()
