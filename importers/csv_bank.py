@@ -20,8 +20,9 @@ from pathlib import Path
 
 from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
+from importers.csv_header import profile_matches
 from importers.csv_profile import CsvProfile, builtin_profile_names, builtin_profiles
-from importers.csv_table import profile_matches, read_file_table
+from importers.csv_table import read_file_table
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
 

@@ -30,7 +30,8 @@ import polars as pl
 
 from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
-from importers.csv_table import profile_matches, read_table
+from importers.csv_header import profile_matches
+from importers.csv_table import read_table
 from importers.ledger_report_profile import LedgerReportProfile, load_report_profile
 from recon.errors import Problem
 from recon.model import LEDGER_EXTRACT

@@ -1,8 +1,8 @@
 """The fast paths of the CSV importer give exactly what the slow, general paths give.
 
 Reading: Polars reads the data lines straight from the file when each line is one row
-and no line is junk (`_read_one_row_per_line`, on a mapped ASCII file or on the bytes);
-otherwise every line is looked at (`_read_line_by_line`). Amounts: plain numbers are settled by a pattern and a Decimal
+and no line is junk (`read_one_row_per_line`, on a mapped ASCII file or on the bytes);
+otherwise every line is looked at (`read_line_by_line`). Amounts: plain numbers are settled by a pattern and a Decimal
 cast, the rest by the exact regex path (`_exact_amount`). Dates: each format after the
 first only reads the rows the formats before it left.
 """
@@ -20,16 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importers import csv_table
+from importers.csv_amounts import _exact_amount, amount_columns
 from importers.csv_bank import CsvBankImporter
-from importers.csv_columns import _amount_columns, _date_columns, _exact_amount, parse_rows
+from importers.csv_columns import parse_rows
+from importers.csv_dates import date_columns
+from importers.csv_fields import CsvTable
+from importers.csv_line_by_line import read_line_by_line
+from importers.csv_one_row_per_line import read_one_row_per_line
 from importers.csv_profile import CsvProfile, ProfileColumns
-from importers.csv_table import (
-    CsvTable,
-    _read_line_by_line,
-    _read_one_row_per_line,
-    read_file_table,
-    read_table,
-)
+from importers.csv_table import read_file_table, read_table
 
 COLUMNS = ProfileColumns(date="Date", description="Memo", amount="Amount")
 
@@ -73,7 +72,7 @@ def test_fast_amounts_equal_the_exact_path(texts: list[str], prof: CsvProfile, c
     code = pl.lit(currency)
     exact = frame.select(_exact_amount(pl.col("t").str.strip_chars(), code, prof)).to_series().to_list()
     for one_currency in (currency, None):
-        both = _amount_columns(frame, {"amount": "t"}, code, prof, one_currency=one_currency)
+        both = amount_columns(frame, {"amount": "t"}, code, prof, one_currency=one_currency)
         assert both["__minor_amount"].to_list() == exact
         # the checks see the stripped text of every amount the fast path left (null: settled)
         for left, minor, raw in zip(both["__text_amount"], both["__minor_amount"], texts, strict=True):
@@ -121,7 +120,7 @@ def first_plausible(texts: list[str], formats: list[str]) -> list[date | None]:
 )
 def test_dates_read_format_by_format_equal_every_format_at_once(texts: list[str], formats: list[str], n: int) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
-    read = _date_columns(frame, {"d": "t"}, formats[:n])
+    read = date_columns(frame, {"d": "t"}, formats[:n])
     assert read["d"].to_list() == first_plausible([t.strip() for t in texts], formats[:n])
     # the checks see the stripped text of every date the first reading left (null: settled)
     for left, parsed, text in zip(read["__leftd"], read["d"], texts, strict=True):
@@ -175,7 +174,7 @@ def test_fast_reading_equals_reading_line_by_line(
         path = Path(folder) / "f.csv"
         path.write_bytes(data)
         from_file = read_file_table(path, prof)  # an ASCII file is mapped, not read
-    slow = _read_line_by_line(str(path), data.decode("utf-8-sig"), prof)
+    slow = read_line_by_line(str(path), data.decode("utf-8-sig"), prof)
     for fast in (read_table(str(path), data, prof), from_file):
         if isinstance(slow, CsvTable) and isinstance(fast, CsvTable):
             assert same_table(fast, slow)
@@ -185,7 +184,7 @@ def test_fast_reading_equals_reading_line_by_line(
 
 def test_an_ordinary_export_takes_the_fast_path() -> None:
     data = b'Date,Memo,Amount\n2024-01-02,coffee,-3.50\n2024-01-03,"rent, May",-900.00\n'
-    table = _read_one_row_per_line(data, PROFILES[0])
+    table = read_one_row_per_line(data, PROFILES[0])
     assert table is not None
     assert table.lines.to_list() == [2, 3]
     assert table.fields["Memo"].to_list() == ["coffee", "rent, May"]
@@ -211,7 +210,7 @@ def test_each_row_keeps_its_record_as_the_file_has_it() -> None:
     ],
 )
 def test_files_the_fast_path_leaves_to_the_line_by_line_path(data: bytes) -> None:
-    assert _read_one_row_per_line(data, PROFILES[0]) is None
+    assert read_one_row_per_line(data, PROFILES[0]) is None
     table = read_table("f.csv", data, PROFILES[0])
     assert isinstance(table, CsvTable)
     assert table.lines.to_list()[-1] == data.count(b"\n")
@@ -252,7 +251,7 @@ def test_a_large_file_keeps_each_line_as_its_raw_record(tmp_path: Path, odd: str
     path = tmp_path / "f.csv"
     path.write_bytes(data)
     tables = [read_file_table(path, prof), read_table(str(path), data, prof)]
-    tables.append(_read_line_by_line(str(path), data.decode(), prof))
+    tables.append(read_line_by_line(str(path), data.decode(), prof))
     for table in tables:
         assert isinstance(table, CsvTable)
         assert table.records is not None
