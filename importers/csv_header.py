@@ -10,6 +10,7 @@ name, never fits a file by its header. Nothing here reads the data lines.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import polars as pl
@@ -48,12 +49,18 @@ def header_names(line: str, profile: CsvProfile) -> list[str]:
     return [(v or "").strip() for v in frame.row(0)] if frame.height else []
 
 
+def _without_bom(encoding: str) -> str:
+    """The codec that reads `encoding` with a UTF-8 byte order mark dropped: it is not part of the first name."""
+    name = codecs.lookup(encoding).name
+    return "utf-8-sig" if name == "utf-8" else name
+
+
 def profile_matches(profile: CsvProfile, head: bytes) -> bool:
     """Whether the start of a file has the header this profile expects."""
     if not profile.has_header:
         return False
     # the head is the file's first bytes: its last line may be cut short, so it is left out
-    lines = split_lines(head.decode(profile.encoding.replace("utf-8", "utf-8-sig"), errors="replace"))[:-1] or [""]
+    lines = split_lines(head.decode(_without_bom(profile.encoding), errors="replace"))[:-1] or [""]
     index = header_index(lines, profile)
     if index is None:
         return False

@@ -214,6 +214,17 @@ def test_latin1_file_decodes_accents(tmp_path: Path) -> None:
     assert ex.rows["description"].to_list() == ["Überweisung Müller"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "UTF8"])
+def test_a_utf8_profile_knows_its_header_behind_a_byte_order_mark(tmp_path: Path, encoding: str) -> None:
+    profile = profile_of(
+        f'encoding = "{encoding}"\ndate_formats = ["%Y-%m-%d"]\n'
+        '[columns]\ndate = "Date"\namount = "Amount"\ndescription = "Text"\n'
+    )
+    path = write(tmp_path, "\ufeffDate,Text,Amount\n2024-01-01,Café,1.00\n")
+    assert CsvBankImporter(profile).identify(path)
+    assert read(path, profile).rows["description"].to_list() == ["Café"]
+
+
 def test_decimal_commas_and_thousands_are_exact(tmp_path: Path) -> None:
     text = "Datum;Text;Betrag\n" + "".join(
         f"01.02.2024;x;{v}\n" for v in ["1.234.567,89", "-0,01", "+12,5", "7", "-1.000,00", "0,10"]
