@@ -247,6 +247,14 @@ def _signed_amount(
                 pl.lit(f"no amount: both '{label('debit')}' and '{label('credit')}' are empty"),
             )
         )
+        # netting them would hide which way the money went: a row moves money one way
+        checks.append(
+            _Check(
+                "credit",
+                (debit_amount != 0) & (credit_amount != 0),
+                pl.lit(f"both '{label('debit')}' and '{label('credit')}' hold an amount; a row is money in or out"),
+            )
+        )
     return amount, checks
 
 

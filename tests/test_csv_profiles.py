@@ -272,6 +272,17 @@ def test_bad_amounts_and_marks_name_their_lines(tmp_path: Path) -> None:
     assert ex.problems[1].message == "'1.00' is not an exact amount"
 
 
+def test_a_row_with_both_a_debit_and_a_credit_is_refused_not_netted(tmp_path: Path) -> None:
+    profile = profile_of(
+        'date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "Date"\ndescription = "Text"\n'
+        'debit = "Debit"\ncredit = "Credit"\n'
+    )
+    text = "Date,Text,Debit,Credit\n2024-01-01,fee,0.00,\n2024-01-02,pay,,5.00\n2024-01-03,odd,12.00,3.00\n"
+    ex = read(write(tmp_path, text), profile)
+    assert [(p.line, p.field) for p in ex.problems] == [(4, "Credit")]
+    assert ex.problems[0].message == "both 'Debit' and 'Credit' hold an amount; a row is money in or out"
+
+
 def test_quoted_newlines_keep_later_line_numbers(tmp_path: Path) -> None:
     profile = profile_of('date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "d"\namount = "a"\ndescription = "t"\n')
     text = 'd,a,t\n2024-01-01,1.00,"two\nlines"\n2024-01-02,x,y\n'
