@@ -89,7 +89,7 @@ OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many), AfterValidator(_
 def _currency(items: list[str]) -> list[str]:
     bad = [c for c in items if not re.fullmatch(r"[A-Za-z]{3}", c)]
     if bad:
-        raise ValueError(f"'{bad[0]}' is not an ISO 4217 currency code such as USD")
+        raise ValueError(f"'{bad[0]}' is not a currency code (three letters, such as USD)")
     return [c.upper() for c in items]
 
 
