@@ -30,6 +30,7 @@ import polars as pl
 
 from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
+from importers.csv_fields import CsvTable
 from importers.csv_header import profile_matches
 from importers.csv_table import read_table
 from importers.ledger_report_profile import LedgerReportProfile, load_report_profile
@@ -101,10 +102,22 @@ class LedgerReportImporter:
             label = pl.lit(self.ledger_account)
         labels = rows.with_columns(label.alias("ledger_account"))["ledger_account"]
         fields = rows.drop("_section", "_line")
-        parsed = parse_rows(name, fields, rows["_line"], table.header_line, profile.csv_profile(), currency)
+        parsed = parse_rows(
+            name, fields, rows["_line"], table.header_line, profile.csv_profile(), currency,
+            records=_records_at(rows["_line"], table),
+        )  # fmt: skip
         out = parsed.rows.with_columns(labels.alias("ledger_account"), pl.col("payee").alias("counterparty"))
         out = out.with_columns(pl.coalesce("reference", "check_number").alias("reference"))
         return Extract(LEDGER_EXTRACT.conform(out), parsed.problems)
+
+
+def _records_at(lines: pl.Series, table: CsvTable) -> pl.Series | None:
+    """The records of the rows starting at `lines` (each entry's line as the file has it), for `raw`."""
+    records = table.records
+    if records is None:
+        return None
+    by_line = pl.DataFrame({"_line": table.lines.cast(pl.Int64), "raw": records})
+    return lines.to_frame("_line").join(by_line, on="_line", how="left", maintain_order="left")["raw"]
 
 
 def _refused(name: str, line: int | None, field: str | None, message: str) -> Extract:

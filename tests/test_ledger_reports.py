@@ -76,6 +76,14 @@ def test_the_bank_section_is_found_by_name_case_insensitively_or_by_code(qbo: Pa
     assert set(extract.rows["ledger_account"]) == {setting}  # the import service keeps the config's account
 
 
+def test_each_entry_keeps_its_line_as_the_report_has_it(qbo: Path) -> None:
+    lines = qbo.read_text(encoding="utf-8-sig").splitlines()
+    for setting in ("1000 Checking", None):  # one section, and every section
+        rows = QuickBooksCsv(setting).extract(qbo, currency="USD").rows
+        assert rows.height > 0
+        assert rows["raw"].to_list() == [lines[line - 1] for line in rows["source_line"]]
+
+
 def test_another_section_is_another_account(qbo: Path) -> None:
     savings = QuickBooksCsv("1010").extract(qbo, currency="USD").rows
     assert savings["amount_minor"].to_list() == [-50000, 120000]
