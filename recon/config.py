@@ -192,16 +192,25 @@ class NotifySettings(_Settings):
     backoff_seconds: float = Field(2.0, ge=0, le=60, description="first wait between attempts; doubles each time")
 
 
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_URL = r"^https?://[^\s/]+(/\S*)?$"
+
+
 class XeroSettings(_Settings):
     """Write-back to Xero's Accounting API (a ledger with format = "xero" and writeback = true).
 
-    The OAuth2 access token is read from the environment variable `token_env`, never from this file.
+    The credentials come from the environment, never from this file: an OAuth2 access token in the
+    variable `token_env`, or else a Custom Connection's client id and secret in `client_id_env` and
+    `client_secret_env`, with which recon fetches its tokens from `token_url`.
     `account_codes` maps recon's categories (rule output) to Xero account codes.
     """
 
     tenant_id: str = Field(min_length=1, description="the organisation's xero-tenant-id")
-    base_url: str = Field("https://api.xero.com/api.xro/2.0", pattern=r"^https?://[^\s/]+(/\S*)?$")
-    token_env: str = Field("XERO_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    base_url: str = Field("https://api.xero.com/api.xro/2.0", pattern=_URL)
+    token_env: str = Field("XERO_ACCESS_TOKEN", pattern=_ENV_NAME, description="holds an access token")
+    client_id_env: str = Field("XERO_CLIENT_ID", pattern=_ENV_NAME, description="... or a client id")
+    client_secret_env: str = Field("XERO_CLIENT_SECRET", pattern=_ENV_NAME, description="... and its secret")
+    token_url: str = Field("https://identity.xero.com/connect/token", pattern=_URL)
     account_codes: dict[str, str] = Field(default_factory=dict)
     default_account_code: str | None = Field(None, description="for categories account_codes does not name")
     default_contact: str | None = Field(None, description="the Contact when the bank row names no payee")
@@ -210,11 +219,11 @@ class XeroSettings(_Settings):
     max_delay_seconds: float = Field(60.0, ge=0, le=3600, description="a longer Retry-After gives up for this run")
     timeout_seconds: float = Field(30.0, gt=0, le=300)
 
-    @field_validator("base_url")
+    @field_validator("base_url", "token_url")
     @classmethod
     def _https_unless_local(cls, url: str) -> str:
         if url.startswith("http://") and urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("must be https:// (the access token goes with every request)")
+            raise ValueError("must be https:// (credentials go with every request)")
         return url.rstrip("/")
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from recon.config import load_config
+from recon.config import XeroSettings, load_config
 from recon.errors import ConfigError
 
 GOOD = """
@@ -55,6 +55,8 @@ def test_unknown_key_is_named_with_file_and_line(tmp_path: Path) -> None:
         ('[[ledgers]]\naccount = "savings"\npaths = ["x.csv"]', "", "unknown account 'savings'"),
         ('[[sources]]\naccount = "checking"\nformat = "qif"\npaths = ["a"]', "sources[1].format", "'ofx'"),
         ('[[sources]]\naccount = "checking"\nformat = "plaid"', "sources[1]", "access_token_env"),
+        ('[xero]\ntenant_id = "t"\ntoken_url = "http://identity.example.com/t"', "xero.token_url", "must be https://"),
+        ('[xero]\ntenant_id = "t"\nclient_secret_env = "the secret itself"', "xero.client_secret_env", "pattern"),
     ],
 )
 def test_invalid_values_are_named(tmp_path: Path, extra: str, key: str, words: str) -> None:
@@ -75,3 +77,11 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
 def test_bad_currency_code(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"key 'accounts\[0\].currency'"):
         load_config(_write(tmp_path, GOOD.replace('currency = "USD"', 'currency = "usd"')))
+
+
+def test_xero_credentials_are_named_by_variables_with_xeros_defaults() -> None:
+    settings = XeroSettings(tenant_id="t")
+    assert (settings.token_env, settings.client_id_env, settings.client_secret_env) == (
+        "XERO_ACCESS_TOKEN", "XERO_CLIENT_ID", "XERO_CLIENT_SECRET",
+    )  # fmt: skip
+    assert settings.token_url == "https://identity.xero.com/connect/token"

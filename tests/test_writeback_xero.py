@@ -17,7 +17,7 @@ from recon.writeback import NewEntry, write_back
 from recon.writeback.xero_sink import XeroSink, exact_json
 from tests.helpers import count, recon
 from tests.writeback_books import BANK_ONLY, OPENING, StoryTxn, story
-from tests.xero_fixtures import TOKEN_ENV, free_port, import_bank, xero_setup
+from tests.xero_fixtures import TOKEN_ENV, free_port, import_bank, no_xero_credentials, xero_setup
 from tests.xero_server import BANK_ACCOUNT_ID, TENANT, TOKEN, Fault, XeroServer
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -292,6 +292,7 @@ def test_a_refused_token_is_the_users_to_fix_and_never_shown(
     tmp_path: Path, xero: XeroServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "wrong-token-Hh71kPq0"
+    no_xero_credentials(monkeypatch)
     monkeypatch.setenv(TOKEN_ENV, wrong)
     config = xero_setup(tmp_path, base_url=xero.url)
     with open_store(config.store_path) as store:
@@ -368,7 +369,7 @@ def test_nightly_run_books_fee_and_interest_in_xero_a_500_leaves_them_for_the_ne
 def test_cli_without_the_token_exits_2_naming_the_variable(
     tmp_path: Path, xero: XeroServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    no_xero_credentials(monkeypatch)
     xero_setup(tmp_path, base_url=xero.url, xero='\n[rules]\npaths = ["rules/*.yaml"]\n')
     (tmp_path / "rules").mkdir()
     for name in ("bank_fees.yaml", "interest.yaml"):
@@ -376,7 +377,7 @@ def test_cli_without_the_token_exits_2_naming_the_variable(
     recon("run", "--config", tmp_path / "recon.toml")  # categorizes the fee and the interest: entries to write
     result = recon("writeback", "--config", tmp_path / "recon.toml")
     assert result.returncode == 2, result.stderr
-    assert f"environment variable {TOKEN_ENV} is not set" in result.stderr
+    assert f"environment variable {TOKEN_ENV} is not set, nor XERO_CLIENT_ID and XERO_CLIENT_SECRET" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert xero.requests == []
 
@@ -418,13 +419,15 @@ def test_doctor_checks_the_token_and_that_xero_knows_the_bank_account(
     tmp_path: Path, xero: XeroServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     xero_setup(tmp_path, base_url=xero.url)
-    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    no_xero_credentials(monkeypatch)
     missing = recon("doctor", "--config", tmp_path / "recon.toml")
-    assert f"PROBLEM  ledgers[0] write-back (xero): environment variable {TOKEN_ENV} is not set" in missing.stdout
+    assert f"PROBLEM  ledgers[0] write-back (xero): no Xero credentials: environment variable {TOKEN_ENV}" in (
+        missing.stdout
+    )
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     present = recon("doctor", "--config", tmp_path / "recon.toml")
     assert "ok       ledgers[0] write-back (xero): Xero answers at" in present.stdout
-    assert "Business Checking (BANK, USD)" in present.stdout
+    assert f"bank account Business Checking (BANK, USD); token from {TOKEN_ENV}" in present.stdout
     assert TOKEN not in present.stdout + present.stderr
     assert [r.method for r in xero.requests] == ["GET"]
 

@@ -1,5 +1,6 @@
-"""Fixtures and setup shared by the Xero write-back tests: the token, a scripted local Xero, Prism serving
-Xero's official spec, and a bank account whose ledger is a Xero export (registered in `conftest.py`)."""
+"""Fixtures and setup shared by the Xero write-back tests: the token or a Custom Connection's client credentials,
+a scripted local Xero, Prism serving Xero's official spec, and a bank account whose ledger is a Xero export
+(registered in `conftest.py`)."""
 
 from __future__ import annotations
 
@@ -19,21 +20,25 @@ from recon.runlog import sync_accounts
 from recon.store import Store
 from recon.writeback import NewEntry
 from tests.writeback_books import bank_only_entries, story, write_bank, write_config
-from tests.xero_server import BANK_ACCOUNT_ID, TENANT, TOKEN, XeroServer
+from tests.xero_server import BANK_ACCOUNT_ID, CLIENT_ID, CLIENT_SECRET, TENANT, TOKEN, TOKEN_PATH, XeroServer
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "specs" / "xero_accounting.yaml"
 TOKEN_ENV = "XERO_ACCESS_TOKEN"
+CLIENT_ID_ENV = "XERO_CLIENT_ID"
+CLIENT_SECRET_ENV = "XERO_CLIENT_SECRET"
 CODES = {"Expenses:Bank:Fees": "404", "Expenses:Bank Fees": "404", "Income:Interest": "270"}
 
 
 def xero_setup(folder: Path, *, base_url: str, xero: str = "", txns_size: int = 4) -> Config:
-    """A bank OFX, a Xero export as the ledger side (write-back on) and recon.toml pointing at `base_url`."""
+    """A bank OFX, a Xero export as the ledger side (write-back on) and recon.toml pointing at `base_url` (its
+    token endpoint too: never the real Xero's)."""
     write_bank(folder, story(size=txns_size))
     (folder / "xero").mkdir(exist_ok=True)
     (folder / "xero" / "export.csv").write_text("id,date,amount,description,counterparty,reference,account\n")
     xero_settings = f"""[xero]
 tenant_id = "{TENANT}"
 base_url = "{base_url}"
+token_url = "{base_url}{TOKEN_PATH}"
 account_codes = {{ {", ".join(f'"{k}" = "{v}"' for k, v in CODES.items())} }}
 max_attempts = 3
 first_delay_seconds = 0.05
@@ -59,10 +64,25 @@ def import_bank(store: Store, config: Config) -> list[NewEntry]:
     return bank_only_entries(store)
 
 
+def no_xero_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (TOKEN_ENV, CLIENT_ID_ENV, CLIENT_SECRET_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def token(monkeypatch: pytest.MonkeyPatch) -> str:
+    no_xero_credentials(monkeypatch)
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     return TOKEN
+
+
+@pytest.fixture
+def client_credentials(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A Custom Connection's client id and secret in the environment, and no access token."""
+    no_xero_credentials(monkeypatch)
+    monkeypatch.setenv(CLIENT_ID_ENV, CLIENT_ID)
+    monkeypatch.setenv(CLIENT_SECRET_ENV, CLIENT_SECRET)
+    return CLIENT_ID, CLIENT_SECRET
 
 
 @pytest.fixture

@@ -7,17 +7,25 @@ what recon uses: `GET /BankTransactions?where=Reference=="..." OR ...` (with `pa
 `Idempotency-Key`: a key seen before gets the first answer again and creates nothing.
 A request without the expected bearer token or `xero-tenant-id` gets Xero's 401/403.
 
+`POST /connect/token` is Xero's identity server for a Custom Connection: with HTTP Basic
+auth of `CLIENT_ID:CLIENT_SECRET` and `grant_type=client_credentials` it issues a new token
+(valid for `token_lifetime` seconds, its `expires_in`), which the API then takes like the
+fixed one; wrong credentials get 400 `invalid_client`, as Xero answers.
+
 Faults are scripted per method (`fail("PUT", Fault(429, headers={"Retry-After": "1"}), ...)`),
 used one per request in order: a status with headers, an answer delayed past the client's
-timeout, or a write that is booked but whose answer comes too late (`book_first`).
+timeout, a write that is booked but whose answer comes too late (`book_first`), or every
+issued token expiring just before the request is read (`expire_tokens`). The token endpoint
+is the only one taking POST: `fail("POST", ...)` scripts its faults.
 
-With `upstream` (the URL of a Prism mock of Xero's official spec) every request that is not a
+With `upstream` (the URL of a Prism mock of Xero's official spec) every API request that is not a
 scripted fault is forwarded there instead, and Prism's status and `sl-violations` header are
 recorded: the contract check of the requests recon sends.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -31,6 +39,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 TOKEN = "xero-test-token-5Qz8wLmN3vB7"
+CLIENT_ID = "7C1A5E0B9D2F4E6A8B3C5D7E9F1A2B4C"
+CLIENT_SECRET = "cc-secret-Vt4r9XwQ2mLp8sK1nY6dJ3hZ"
+TOKEN_PATH = "/connect/token"
 TENANT = "3f0a9c2e-7d41-4b8e-9a55-0c1f2e3d4b6a"
 BANK_ACCOUNT_ID = "6f7594f2-f059-4d56-9e67-47ac9733bfe9"
 
@@ -45,12 +56,14 @@ class Fault:
       status: answer this status (with `headers` and a small error body); None answers normally.
       delay: seconds to wait before answering.
       book_first: with a delay and no status, book the write before waiting (its answer comes too late).
+      expire_tokens: every token issued so far stops being valid before this request is answered.
     """
 
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     book_first: bool = False
+    expire_tokens: bool = False
 
 
 @dataclass
@@ -80,6 +93,9 @@ class XeroServer:
         self.upstream = upstream
         self.token = token
         self.tenant = tenant
+        self.token_lifetime = 1800
+        self.issued: list[str] = []
+        self._valid_until: dict[str, float] = {}
         self.requests: list[Recorded] = []
         self.transactions: list[dict[str, Any]] = []
         self._faults: dict[str, list[Fault]] = {}
@@ -106,8 +122,18 @@ class XeroServer:
         with self._lock:
             self._faults.setdefault(method, []).extend(faults)
 
+    @property
+    def token_url(self) -> str:
+        return self.url + TOKEN_PATH
+
     def writes(self) -> list[Recorded]:
-        return [r for r in self.requests if r.method in ("PUT", "POST")]
+        return [r for r in self.requests if r.method in ("PUT", "POST") and r.path != TOKEN_PATH]
+
+    def token_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == TOKEN_PATH]
+
+    def api_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path != TOKEN_PATH]
 
     def references(self) -> list[str]:
         """The Reference of every bank transaction booked, once per booking (a double shows twice)."""
@@ -145,6 +171,8 @@ class XeroServer:
         with self._lock:
             self.requests.append(record)
             fault = self._faults.get(handler.command, []).pop(0) if self._faults.get(handler.command) else None
+            if fault is not None and fault.expire_tokens:
+                self._valid_until.clear()
         if fault is not None and fault.status is not None:
             time.sleep(fault.delay)
             payload = json.dumps({"Title": "scripted", "Status": fault.status, "Detail": "scripted fault"}).encode()
@@ -152,12 +180,13 @@ class XeroServer:
             return
         if fault is not None and not fault.book_first:
             time.sleep(fault.delay)
-        if self.upstream is not None:
+        if split.path == TOKEN_PATH:
+            status, payload = self._grant(handler, body)
+        elif self.upstream is not None:
             status, payload, headers = self._forward(handler, split, body)
             record.violations = headers.get("sl-violations")
         else:
             status, payload = self._local(handler, split, body)
-            headers = {}
         if fault is not None and fault.book_first:
             time.sleep(fault.delay)
         self._answer(handler, record, status, payload, {})
@@ -190,8 +219,32 @@ class XeroServer:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), dict(exc.headers.items())
 
+    def _grant(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes]:
+        """Xero's client credentials grant: a new token for the right Basic auth, else Xero's OAuth2 error."""
+        basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if handler.command != "POST" or handler.headers.get("Content-Type") != "application/x-www-form-urlencoded":
+            return 400, b'{"error": "invalid_request"}'
+        if handler.headers.get("Authorization") != f"Basic {basic}":
+            return 400, b'{"error": "invalid_client"}'
+        if parse_qs(body.decode()).get("grant_type") != ["client_credentials"]:
+            return 400, b'{"error": "unsupported_grant_type"}'
+        token = f"xero-cc-token-{uuid.uuid4().hex}"
+        with self._lock:
+            self.issued.append(token)
+            self._valid_until[token] = time.monotonic() + self.token_lifetime
+        answer = {"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer",
+                  "scope": "accounting.transactions accounting.settings"}  # fmt: skip
+        return 200, json.dumps(answer).encode()
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if not authorization or not authorization.startswith("Bearer "):
+            return False
+        token = authorization.removeprefix("Bearer ")
+        with self._lock:
+            return token == self.token or self._valid_until.get(token, 0.0) > time.monotonic()
+
     def _local(self, handler: BaseHTTPRequestHandler, split: Any, body: bytes) -> tuple[int, bytes]:
-        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+        if not self._authorized(handler.headers.get("Authorization")):
             return 401, json.dumps({"Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}).encode()
         if handler.headers.get("xero-tenant-id") != self.tenant:
             return 403, json.dumps(

@@ -13,8 +13,8 @@ its UI, and a closing balance has no place in Xero; the sink's `actions` say so,
 write-back asks it for new entries only.
 
 Amounts go out as JSON numbers written from exact decimals, never through a float.
-The OAuth2 access token comes only from the environment variable the config names,
-and no message of this module contains it.
+The OAuth2 access token comes from `xero_auth` (a token in the environment, or fetched
+with a Custom Connection's client credentials), and no message of this module contains it.
 
 The tree of errors (both `WritebackError`, so the service logs the items `failed`
 and the next run tries them again)::
@@ -22,7 +22,9 @@ and the next run tries them again)::
     WritebackError
      +-- XeroUnavailableError   rate limits, 5xx or timeouts after every retry; exit code 1
      +-- BookError
-          +-- XeroRefusedError  the token is missing or refused, or Xero refuses the request (4xx); exit code 2
+          +-- XeroRefusedError  no credentials, or refused, or Xero refuses the request (4xx); exit code 2
+
+(defined in `xero_auth`, which raises them too).
 """
 
 from __future__ import annotations
@@ -42,15 +44,8 @@ from urllib.parse import urlencode
 from recon.config import AccountSettings, XeroSettings
 from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
 from recon.money import format_minor
-from recon.writeback.base import (
-    Action,
-    BookError,
-    NewEntry,
-    PlannedItem,
-    WritebackError,
-    WritebackRequest,
-    WritePlan,
-)
+from recon.writeback.base import Action, NewEntry, PlannedItem, WritebackRequest, WritePlan
+from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError, redact
 
 __all__ = ["XeroRefusedError", "XeroSink", "XeroUnavailableError", "exact_json", "idempotency_key"]
 
@@ -63,14 +58,6 @@ MAX_PAGES = 50
 
 _PLAIN_CODE = re.compile(r"^[A-Za-z0-9]{1,10}$")
 _GONE = {"DELETED", "VOIDED"}
-
-
-class XeroUnavailableError(WritebackError):
-    """Xero did not answer usefully after every retry; the next run tries again."""
-
-
-class XeroRefusedError(BookError):
-    """Xero refused the request or the credentials; the user fixes the setup or the data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +117,12 @@ class XeroSink:
             max_delay=settings.max_delay_seconds,
             timeout=settings.timeout_seconds,
         )
+        self.credentials = XeroCredentials(settings, environ=self.environ, policy=self.policy, sleep=sleep)
 
     # -- plan ---------------------------------------------------------------------------------------
 
     def plan(self, request: WritebackRequest) -> WritePlan:
-        self._token()  # a write-back to Xero without its token is a setup mistake, whatever there is to write
+        self.credentials.token()  # no credentials is a setup mistake, whatever there is to write
         plan = WritePlan(self.target)
         wanted: list[XeroWrite] = []
         for entry in request.new_entries:
@@ -305,7 +293,8 @@ class XeroSink:
             )
 
     def check(self) -> str:
-        """A read-only look at the configured bank account (for `recon doctor`): its name and type in Xero."""
+        """A read-only look at the configured bank account (for `recon doctor`): its name and type in Xero, and
+        where the token comes from (a Custom Connection's token is fetched, so a wrong secret shows here)."""
         if self.account.xero_bank_account_id:
             answer = self._call("GET", f"/Accounts/{self.account.xero_bank_account_id}")
         else:
@@ -315,22 +304,26 @@ class XeroSink:
         if not accounts:
             raise XeroRefusedError(f"Xero has no account {next(iter(self._bank_account().values()))} in this tenant")
         found = accounts[0]
-        return f"{found.get('Name', '?')} ({found.get('Type', '?')}, {found.get('CurrencyCode', '?')})"
+        name = f"{found.get('Name', '?')} ({found.get('Type', '?')}, {found.get('CurrencyCode', '?')})"
+        return f"bank account {name}; {self.credentials.way()}"
 
     # -- HTTP ---------------------------------------------------------------------------------------
 
-    def _token(self) -> str:
-        name = self.settings.token_env
-        token = self.environ.get(name, "").strip()
-        if not token:
-            raise XeroRefusedError(
-                f"environment variable {name} is not set: it must hold the Xero OAuth2 access token "
-                "([xero] token_env names it)"
-            )
-        return token
-
     def _call(self, method: str, path: str, *, body: str | None = None, key: str | None = None) -> dict[str, Any]:
-        token = self._token()
+        endpoint = path.split("?")[0]
+        response = self._send(method, path, self.credentials.token(), body=body, key=key)
+        if response.status == 401 and (fresh := self.credentials.renewed()) is not None:
+            # a fetched token can expire during a long run: one new token, one more try (same Idempotency-Key)
+            response = self._send(method, path, fresh, body=body, key=key)
+        if response.status >= 300:
+            refusal = _refusal(method, endpoint, response, self.credentials.hint_for_refused_token())
+            raise XeroRefusedError(redact(refusal, self.credentials.secrets()))
+        answer = response.json()
+        if not isinstance(answer, dict):
+            raise XeroUnavailableError(f"Xero's answer to {method} {endpoint} is not a JSON object")
+        return answer
+
+    def _send(self, method: str, path: str, token: str, *, body: str | None, key: str | None) -> HttpResponse:
         headers = {
             "Authorization": f"Bearer {token}",
             "xero-tenant-id": self.settings.tenant_id,
@@ -341,9 +334,8 @@ class XeroSink:
             headers["Content-Type"] = "application/json"
         if key is not None:
             headers["Idempotency-Key"] = key
-        endpoint = path.split("?")[0]
         try:
-            response = send(
+            return send(
                 method, self.settings.base_url + path, headers=headers,
                 body=None if body is None else body.encode("utf-8"), policy=self.policy, sleep=self.sleep,
             )  # fmt: skip
@@ -352,18 +344,12 @@ class XeroSink:
             if exc.status == 429 and exc.headers is not None and exc.headers.get("X-Rate-Limit-Problem"):
                 problem = f" (Xero's {exc.headers['X-Rate-Limit-Problem']} limit)"
             raise XeroUnavailableError(
-                _redact(
+                redact(
                     f"Xero did not answer: {exc}{problem}; what is not booked stays in writeback_log (failed) "
                     "and the next run tries again",
-                    token,
+                    self.credentials.secrets(),
                 )
             ) from None
-        if response.status >= 300:
-            raise XeroRefusedError(_redact(_refusal(method, endpoint, response, self.settings.token_env), token))
-        answer = response.json()
-        if not isinstance(answer, dict):
-            raise XeroUnavailableError(f"Xero's answer to {method} {endpoint} is not a JSON object")
-        return answer
 
 
 def _outcome(batch: Sequence[XeroWrite], answered: Any) -> tuple[dict[str, str], list[str]]:
@@ -382,7 +368,7 @@ def _outcome(batch: Sequence[XeroWrite], answered: Any) -> tuple[dict[str, str],
     return created, refused
 
 
-def _refusal(method: str, endpoint: str, response: HttpResponse, token_env: str) -> str:
+def _refusal(method: str, endpoint: str, response: HttpResponse, refused_token_hint: str) -> str:
     body = response.json()
     said = ""
     if isinstance(body, dict):
@@ -393,7 +379,7 @@ def _refusal(method: str, endpoint: str, response: HttpResponse, token_env: str)
         said = ": " + "; ".join(dict.fromkeys(parts)) if parts else ""
     hint = ""
     if response.status == 401:
-        hint = f"; the access token in {token_env} is expired or not valid: refresh it"
+        hint = refused_token_hint
     elif response.status == 403:
         hint = "; the token is not authorised for this tenant_id or lacks the accounting.transactions scope"
     elif response.status == 404:
@@ -403,7 +389,3 @@ def _refusal(method: str, endpoint: str, response: HttpResponse, token_env: str)
 
 def _quoted(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
