@@ -18,20 +18,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench.ofx_writer import OfxTxn, ofx_statement
 from recon.approved_entries import ApprovedRow, Booking, book_approved
 from recon.config import Config
 from recon.store import Store, open_store
 from recon.writeback import write_back
 from recon.writeback.base import NewEntry
 from tests.helpers import recon
+from tests.two_banks import CHECKING, FED, LEDGERS, LOAN, OPENING, SAVINGS, write_banks_and_rules
 from tests.writeback_books import tool
 from tests.xero_fixtures import import_bank, xero_setup
 from tests.xero_server import XeroServer
-
-CHECKING, SAVINGS, LOAN = "Assets:Bank:Checking", "Assets:Bank:Savings", "Liabilities:Car Loan"
-LEDGERS = {"checking": CHECKING, "savings": SAVINGS, "car-loan": LOAN}
-FED = {"checking", "savings"}
 
 
 def _split_json(*parts: tuple[str, int]) -> str:
@@ -107,50 +103,9 @@ def test_counter_postings_must_sum_to_the_other_side() -> None:
 
 # --- the books, through the nightly run ------------------------------------------------------------
 
-RULES = """
-rules:
-  - name: Warehouse club
-    when:
-      description: {contains: COSTCO}
-    then:
-      split:
-        - {category: "Expenses:Groceries", percent: "60"}
-        - {category: "Expenses:Household", remainder: true}
-  - name: To savings
-    when:
-      description: {contains: TRANSFER TO SAVINGS}
-    then:
-      transfer_to: savings
-  - name: From checking
-    when:
-      description: {contains: TRANSFER FROM CHECKING}
-    then:
-      transfer_to: checking
-  - name: Car loan
-    when:
-      description: {contains: CAR LOAN}
-    then:
-      transfer_to: car-loan
-"""
-
-START, END = date(2024, 3, 1), date(2024, 3, 31)
-CHECKING_ROWS = [
-    OfxTxn("C1", date(2024, 3, 5), Decimal("-123.45"), "COSTCO WHOLESALE #123"),
-    OfxTxn("C2", date(2024, 3, 10), Decimal("-500.00"), "ONLINE TRANSFER TO SAVINGS"),
-    OfxTxn("C3", date(2024, 3, 15), Decimal("-250.00"), "CAR LOAN PAYMENT"),
-]
-SAVINGS_ROWS = [OfxTxn("S1", date(2024, 3, 11), Decimal("500.00"), "TRANSFER FROM CHECKING")]
-OPENING = {CHECKING: Decimal("2000.00"), SAVINGS: Decimal("1000.00")}
-
 
 def _setup(folder: Path, fmt: str) -> Path:
-    for name, rows, account_id in (("checking", CHECKING_ROWS, "111"), ("savings", SAVINGS_ROWS, "222")):
-        ledger = LEDGERS[name]
-        balance = OPENING[ledger] + sum((r.amount for r in rows), Decimal(0))
-        path = folder / "bank" / name / "march.ofx"
-        path.parent.mkdir(parents=True)
-        path.write_text(ofx_statement(rows, account_id=account_id, currency="USD", start=START, end=END,
-                                      balance=balance))  # fmt: skip
+    write_banks_and_rules(folder)
     (folder / "books").mkdir()
     if fmt == "gnucash":
         book, lines = "main.gnucash", []  # the test makes the book
@@ -165,8 +120,6 @@ def _setup(folder: Path, fmt: str) -> Path:
             lines += ["2024/02/29 * Opening balance", f"    {account}    ${amount}", "    Equity:Opening", ""]
     if lines:
         (folder / "books" / book).write_text("\n".join(lines) + "\n")
-    (folder / "rules").mkdir()
-    (folder / "rules" / "spending.yaml").write_text(RULES)
     config = folder / "recon.toml"
     accounts = "".join(
         f'\n[[accounts]]\nid = "{name}"\ncurrency = "USD"\nledger_account = "{ledger}"\n'

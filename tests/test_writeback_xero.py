@@ -74,22 +74,31 @@ def test_every_request_recon_sends_validates_against_xeros_spec(prism: str, tmp_
 
 
 @pytest.mark.slow
-def test_prism_refuses_a_request_that_breaks_the_spec(prism: str) -> None:
-    """The contract check has teeth: a bank transaction without BankAccount and LineItems is a violation."""
+@pytest.mark.parametrize(
+    ("path", "body", "missing"),
+    [
+        ("/BankTransactions", b'{"BankTransactions": [{"Type": "SPEND"}]}', "BankAccount"),
+        ("/BankTransfers", b'{"BankTransfers": [{"FromBankAccount": {"Code": "090"}, "Amount": 1.00}]}',
+         "ToBankAccount"),
+    ],
+)  # fmt: skip
+def test_prism_refuses_a_request_that_breaks_the_spec(prism: str, path: str, body: bytes, missing: str) -> None:
+    """The contract check has teeth: a bank transaction without BankAccount and LineItems is a violation, and so
+    is a bank transfer without ToBankAccount."""
     with XeroServer(upstream=prism) as proxy:
         import urllib.error
         import urllib.request
 
         request = urllib.request.Request(
-            f"{proxy.url}/BankTransactions",
-            data=b'{"BankTransactions": [{"Type": "SPEND"}]}',
+            f"{proxy.url}{path}",
+            data=body,
             method="PUT",
             headers={"xero-tenant-id": TENANT, "Authorization": "Bearer x", "Content-Type": "application/json"},
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
     assert refused.value.code in (400, 422)
-    assert "BankAccount" in str(proxy.requests[0].violations)
+    assert missing in str(proxy.requests[0].violations)
 
 
 # -- what is booked ---------------------------------------------------------------------------------------

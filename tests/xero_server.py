@@ -1,9 +1,11 @@
-"""A local Xero for tests: `/BankTransactions` on 127.0.0.1, with scripted faults, recording every request.
+"""A local Xero for tests: `/BankTransactions` and `/BankTransfers` on 127.0.0.1, with scripted faults,
+recording every request.
 
-`XeroServer` keeps bank transactions in memory the way Xero's Accounting API does for
-what recon uses: `GET /BankTransactions?where=Reference=="..." OR ...` (with `page` and
-`pageSize`), `PUT /BankTransactions` creating them (each gets a `BankTransactionID`), and
-`GET /Accounts/{AccountID}` of the one bank account, and
+`XeroServer` keeps bank transactions and bank transfers in memory the way Xero's Accounting
+API does for what recon uses: `GET /BankTransactions?where=Reference=="..." OR ...` (with
+`page` and `pageSize`), `PUT /BankTransactions` creating them (each gets a `BankTransactionID`),
+the same for `/BankTransfers` (no paging; each gets a `BankTransferID`), `GET /Accounts/{AccountID}`
+of the one bank account, and
 `Idempotency-Key`: a key seen before gets the first answer again and creates nothing.
 A request without the expected bearer token or `xero-tenant-id` gets Xero's 401/403.
 
@@ -14,9 +16,9 @@ fixed one; wrong credentials get 400 `invalid_client`, as Xero answers.
 
 Faults are scripted per method (`fail("PUT", Fault(429, headers={"Retry-After": "1"}), ...)`),
 used one per request in order: a status with headers, an answer delayed past the client's
-timeout, a write that is booked but whose answer comes too late (`book_first`), or every
-issued token expiring just before the request is read (`expire_tokens`). The token endpoint
-is the only one taking POST: `fail("POST", ...)` scripts its faults.
+timeout, a write that is booked but whose answer comes too late or is an error (`book_first`),
+or every issued token expiring just before the request is read (`expire_tokens`). The token
+endpoint is the only one taking POST: `fail("POST", ...)` scripts its faults.
 
 With `upstream` (the URL of a Prism mock of Xero's official spec) every API request that is not a
 scripted fault is forwarded there instead, and Prism's status and `sl-violations` header are
@@ -55,7 +57,8 @@ class Fault:
     Attributes:
       status: answer this status (with `headers` and a small error body); None answers normally.
       delay: seconds to wait before answering.
-      book_first: with a delay and no status, book the write before waiting (its answer comes too late).
+      book_first: book the write first, then wait `delay` and answer (too late), or answer `status` (an error
+        after the booking, as a gateway's 502).
       expire_tokens: every token issued so far stops being valid before this request is answered.
     """
 
@@ -98,6 +101,7 @@ class XeroServer:
         self._valid_until: dict[str, float] = {}
         self.requests: list[Recorded] = []
         self.transactions: list[dict[str, Any]] = []
+        self.transfers: list[dict[str, Any]] = []
         self._faults: dict[str, list[Fault]] = {}
         self._answers_by_key: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -174,6 +178,8 @@ class XeroServer:
             if fault is not None and fault.expire_tokens:
                 self._valid_until.clear()
         if fault is not None and fault.status is not None:
+            if fault.book_first and self.upstream is None:
+                self._local(handler, split, body)
             time.sleep(fault.delay)
             payload = json.dumps({"Title": "scripted", "Status": fault.status, "Detail": "scripted fault"}).encode()
             self._answer(handler, record, fault.status, payload, fault.headers)
@@ -253,24 +259,33 @@ class XeroServer:
         if split.path == f"/Accounts/{BANK_ACCOUNT_ID}" and handler.command == "GET":
             bank = {"AccountID": BANK_ACCOUNT_ID, "Name": "Business Checking", "Type": "BANK", "CurrencyCode": "USD"}
             return 200, json.dumps({"Status": "OK", "Accounts": [bank]}).encode()
-        if split.path != "/BankTransactions":
+        if split.path not in ("/BankTransactions", "/BankTransfers"):
             return 404, b'{"Title": "Not Found"}'
+        collection = split.path.removeprefix("/")
         if handler.command == "GET":
+            if collection == "BankTransfers":
+                return 200, self._transfers_where(parse_qs(split.query))
             return 200, self._query(parse_qs(split.query))
         key = handler.headers.get("Idempotency-Key")
         with self._lock:
             if key and key in self._answers_by_key:
                 return 200, self._answers_by_key[key]
-            created = []
-            for transaction in json.loads(body)["BankTransactions"]:
-                booked = {**transaction, "BankTransactionID": str(uuid.uuid4()), "Status": "AUTHORISED"}
-                booked["BankAccount"] = {**transaction["BankAccount"], "AccountID": BANK_ACCOUNT_ID}
-                self.transactions.append(booked)
-                created.append({**booked, "StatusAttributeString": "OK"})
-            payload = json.dumps({"Status": "OK", "BankTransactions": created}).encode()
+            created = [self._book(collection, document) for document in json.loads(body)[collection]]
+            payload = json.dumps({"Status": "OK", collection: created}).encode()
             if key:
                 self._answers_by_key[key] = payload
         return 200, payload
+
+    def _book(self, collection: str, document: dict[str, Any]) -> dict[str, Any]:
+        """Keep one created document as Xero would answer it (the caller holds the lock)."""
+        if collection == "BankTransfers":
+            booked = {**document, "BankTransferID": str(uuid.uuid4()), "Status": "AUTHORISED"}
+            self.transfers.append(booked)
+        else:
+            booked = {**document, "BankTransactionID": str(uuid.uuid4()), "Status": "AUTHORISED"}
+            booked["BankAccount"] = {**document["BankAccount"], "AccountID": BANK_ACCOUNT_ID}
+            self.transactions.append(booked)
+        return {**booked, "StatusAttributeString": "OK"}
 
     def _query(self, query: dict[str, list[str]]) -> bytes:
         references = set(_REFERENCE.findall(query.get("where", [""])[0]))
@@ -282,3 +297,10 @@ class XeroServer:
         shown = hits[(page - 1) * size : page * size]
         pagination = {"page": page, "pageSize": size, "pageCount": pages, "itemCount": len(hits)}
         return json.dumps({"Status": "OK", "pagination": pagination, "BankTransactions": shown}).encode()
+
+    def _transfers_where(self, query: dict[str, list[str]]) -> bytes:
+        """`GET /BankTransfers?where=Reference=="..." OR ...`: every hit in one answer (Xero does not page them)."""
+        references = set(_REFERENCE.findall(query.get("where", [""])[0]))
+        with self._lock:
+            hits = [t for t in self.transfers if t.get("Reference") in references]
+        return json.dumps({"Status": "OK", "BankTransfers": hits}).encode()

@@ -151,11 +151,13 @@ def write_back(
 
 
 def _make_sink(source: LedgerSource, path: Path, target: str, config: Config) -> Sink:
-    """A text book needs only its file; Xero also gets its API settings and the account's Xero bank account."""
+    """A text book needs only its file; Xero also gets its API settings and the accounts' Xero bank accounts."""
     if source.format == "xero":
         if config.xero is None:  # the config's validation requires it; kept for callers building Config by hand
             raise UserError(f"ledgers for account '{source.account}': write-back to Xero needs a [xero] section")
-        return XeroSink(path, target=target, settings=config.xero, account=config.account(source.account))
+        return XeroSink(
+            path, target=target, settings=config.xero, account=config.account(source.account), accounts=config.accounts
+        )
     return SINKS[source.format](path, target=target)
 
 

@@ -8,6 +8,9 @@ every request with an `Idempotency-Key` derived from the book and the request's
 content, so a retried request (after a timeout, say) is not booked twice by Xero,
 and a second write-back finds the entries by their Reference and writes nothing.
 
+A transfer between two of recon's bank accounts becomes a bank transfer instead
+(`PUT /BankTransfers`, found again the same way; built in `xero_transfers`).
+
 Matched entries are not marked: Xero reconciles them against its own bank feed in
 its UI, and a closing balance has no place in Xero; the sink's `actions` say so, and
 write-back asks it for new entries only.
@@ -46,6 +49,8 @@ from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, s
 from recon.money import format_minor
 from recon.writeback.base import Action, NewEntry, PlannedItem, WritebackRequest, WritePlan
 from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError, redact
+from recon.writeback.xero_documents import BANK_TRANSACTIONS, BANK_TRANSFERS, XeroCollection
+from recon.writeback.xero_transfers import bank_account_ref, bank_transfer, transfer_preview
 
 __all__ = ["XeroRefusedError", "XeroSink", "XeroUnavailableError", "exact_json", "idempotency_key"]
 
@@ -62,11 +67,12 @@ _GONE = {"DELETED", "VOIDED"}
 
 @dataclass(frozen=True, slots=True)
 class XeroWrite:
-    """One bank transaction to create: the log key, the bank id and the body element."""
+    """One document to create: the log key, the bank id, the body element and its kind."""
 
     key: str
     bank_id: str
-    transaction: dict[str, Any]
+    document: dict[str, Any]
+    collection: XeroCollection = BANK_TRANSACTIONS
 
 
 def exact_json(value: Any) -> str:
@@ -102,6 +108,7 @@ class XeroSink:
         target: str,
         settings: XeroSettings,
         account: AccountSettings,
+        accounts: Sequence[AccountSettings] = (),
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -109,6 +116,7 @@ class XeroSink:
         self.target = target
         self.settings = settings
         self.account = account
+        self.accounts = accounts  # the config's, to find where a transfer between banks went
         self.environ = os.environ if environ is None else environ
         self.sleep = sleep
         self.policy = RetryPolicy(
@@ -132,7 +140,9 @@ class XeroSink:
             else:
                 wanted.append(write)
         if wanted:
-            found = self._existing({w.bank_id for w in wanted})
+            found: dict[str, str] = {}
+            for collection in dict.fromkeys(w.collection for w in wanted):
+                found |= self._existing(collection, {w.bank_id for w in wanted if w.collection is collection})
             for write in wanted:
                 if write.bank_id in found:
                     location = f"xero:{found[write.bank_id]}"
@@ -150,10 +160,10 @@ class XeroSink:
             return None, "Xero takes no bank transaction of 0"
         if entry.between_banks:
             # Xero books a move between two bank accounts as a bank transfer, never as spend or receive money
-            return None, (
-                f"a transfer to {entry.other_account}: book it in Xero as a bank transfer "
-                "(recon does not write Xero's bank transfers)"
-            )
+            transfer, why = bank_transfer(entry, source=self.account, accounts=self.accounts)
+            if transfer is None:
+                return None, why
+            return XeroWrite(entry.bank_txn_id, entry.bank_id, transfer, BANK_TRANSFERS), ""
         spend = entry.amount_minor < 0
         lines: list[dict[str, Any]] = []
         for account, amount_minor in self._sides(entry):
@@ -200,9 +210,7 @@ class XeroSink:
         return self.settings.default_account_code
 
     def _bank_account(self) -> dict[str, str]:
-        if self.account.xero_bank_account_id:
-            return {"AccountID": self.account.xero_bank_account_id}
-        return {"Code": str(self.account.xero_bank_account_code)}
+        return bank_account_ref(self.account)
 
     def _is_our_account(self, found: Any) -> bool:
         if not isinstance(found, dict):
@@ -213,32 +221,34 @@ class XeroSink:
             return str(found["Code"]) == self.account.xero_bank_account_code
         return True
 
-    def _existing(self, bank_ids: set[str]) -> dict[str, str]:
-        """The requested bank ids Xero already holds in this bank account, with their BankTransactionID."""
+    def _existing(self, collection: XeroCollection, bank_ids: set[str]) -> dict[str, str]:
+        """The requested bank ids Xero already holds from this bank account, with the id Xero gave them."""
         found: dict[str, str] = {}
         ordered = sorted(bank_ids)
         for start in range(0, len(ordered), QUERY_BATCH):
             chunk = ordered[start : start + QUERY_BATCH]
             where = " OR ".join(f'Reference=="{_quoted(b)}"' for b in chunk)
-            for transaction in self._pages(where):
-                reference = transaction.get("Reference")
-                if reference not in bank_ids or str(transaction.get("Status", "")).upper() in _GONE:
+            for document in self._pages(collection, where):
+                reference = document.get("Reference")
+                if reference not in bank_ids or str(document.get("Status", "")).upper() in _GONE:
                     continue
-                if self._is_our_account(transaction.get("BankAccount")):
-                    found[str(reference)] = str(transaction.get("BankTransactionID", "?"))
+                if self._is_our_account(document.get(collection.account_field)):
+                    found[str(reference)] = str(document.get(collection.id_field, "?"))
         return found
 
-    def _pages(self, where: str) -> Iterator[dict[str, Any]]:
+    def _pages(self, collection: XeroCollection, where: str) -> Iterator[dict[str, Any]]:
         for page in range(1, MAX_PAGES + 1):
-            query = urlencode({"where": where, "page": page, "pageSize": PAGE_SIZE})
-            answer = self._call("GET", f"/BankTransactions?{query}")
-            transactions = answer.get("BankTransactions") or []
-            yield from (t for t in transactions if isinstance(t, dict))
+            paging = {"page": page, "pageSize": PAGE_SIZE} if collection.paged else {}
+            answer = self._call("GET", f"/{collection.name}?{urlencode({'where': where, **paging})}")
+            documents = answer.get(collection.name) or []
+            yield from (d for d in documents if isinstance(d, dict))
+            if not collection.paged:
+                return
             pagination = answer.get("pagination") or {}
             page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
             if isinstance(page_count, int) and page >= page_count:
                 return
-            if len(transactions) < PAGE_SIZE:
+            if len(documents) < PAGE_SIZE:
                 return
 
     def _preview(self, plan: WritePlan) -> str:
@@ -246,9 +256,13 @@ class XeroSink:
         if not writes:
             return ""
         bank = self._bank_account()
-        lines = [f"Xero {self.settings.base_url}: PUT /BankTransactions in bank account {next(iter(bank.values()))}"]
+        puts = " and ".join(f"PUT /{c.name}" for c in dict.fromkeys(w.collection for w in writes))
+        lines = [f"Xero {self.settings.base_url}: {puts} from bank account {next(iter(bank.values()))}"]
         for w in writes:
-            t = w.transaction
+            t = w.document
+            if w.collection is BANK_TRANSFERS:
+                lines.append(transfer_preview(t, self.account.currency))
+                continue
             items = t["LineItems"]
             total = sum((line["UnitAmount"] for line in items), Decimal(0))
             accounts = ", ".join(
@@ -263,7 +277,7 @@ class XeroSink:
     # -- apply --------------------------------------------------------------------------------------
 
     def apply(self, plan: WritePlan) -> None:
-        """Create the planned bank transactions; raise naming what Xero refused or why it did not answer.
+        """Create the planned transactions and transfers; raise naming what Xero refused or why it did not answer.
 
         A batch Xero answered is booked there even if a later one fails: the next run's plan finds those
         by their Reference (present) and writes only the rest.
@@ -271,16 +285,18 @@ class XeroSink:
         writes = [op for op in plan.operations if isinstance(op, XeroWrite)]
         created: dict[str, str] = {}
         refused: list[str] = []
-        for start in range(0, len(writes), WRITE_BATCH):
-            batch = writes[start : start + WRITE_BATCH]
-            body = exact_json({"BankTransactions": [w.transaction for w in batch]})
-            answer = self._call(
-                "PUT", "/BankTransactions?summarizeErrors=false", body=body,
-                key=idempotency_key(self.target, self.settings.tenant_id, body),
-            )  # fmt: skip
-            ok, bad = _outcome(batch, answer.get("BankTransactions"))
-            created.update(ok)
-            refused += bad
+        for collection in dict.fromkeys(w.collection for w in writes):
+            of_kind = [w for w in writes if w.collection is collection]
+            for start in range(0, len(of_kind), WRITE_BATCH):
+                batch = of_kind[start : start + WRITE_BATCH]
+                body = exact_json({collection.name: [w.document for w in batch]})
+                answer = self._call(
+                    "PUT", f"/{collection.name}{collection.put_query}", body=body,
+                    key=idempotency_key(self.target, self.settings.tenant_id, body),
+                )  # fmt: skip
+                ok, bad = _outcome(batch, answer.get(collection.name))
+                created.update(ok)
+                refused += bad
         plan.items[:] = [
             replace(i, location=f"xero:{created[i.key]}") if i.status == "change" and i.key in created else i
             for i in plan.items
@@ -353,7 +369,7 @@ class XeroSink:
 
 
 def _outcome(batch: Sequence[XeroWrite], answered: Any) -> tuple[dict[str, str], list[str]]:
-    """Which writes Xero created (key -> BankTransactionID) and which it refused (messages)."""
+    """Which writes Xero created (key -> the id Xero gave it) and which it refused (messages)."""
     if not isinstance(answered, list) or len(answered) != len(batch):
         return {}, [f"{w.bank_id}: Xero's answer does not list it" for w in batch]
     created: dict[str, str] = {}
@@ -364,7 +380,7 @@ def _outcome(batch: Sequence[XeroWrite], answered: Any) -> tuple[dict[str, str],
         if errors or str(element.get("StatusAttributeString", "")).upper() == "ERROR":
             refused.append(f"{write.bank_id}: {'; '.join(errors) or 'refused without a message'}")
         else:
-            created[write.key] = str(element.get("BankTransactionID", "?"))
+            created[write.key] = str(element.get(write.collection.id_field, "?"))
     return created, refused
 
 
