@@ -28,6 +28,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from recon.match.blocking import pair_keys
+
 MAX_DENSE_CELLS = 4_000_000
 """Components with more (bank rows x ledger rows) than this use mutual-best rounds."""
 DAY_PENALTY = 1e-6
@@ -115,7 +117,7 @@ def mutual_best(pairs: pl.DataFrame) -> pl.DataFrame:
     # best score, nearest date, then row order, by one numpy lexsort (a polars sort on four columns is 4x slower);
     # (b_idx, l_idx) is unique, so the order is total
     bank, ledger = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
-    rows = bank.astype(np.uint64) << np.uint64(32) | ledger.astype(np.uint64)
+    rows = pair_keys(bank, ledger)
     order = np.lexsort((rows, np.abs(pairs["date_diff_days"].to_numpy()), -pairs["score"].to_numpy()))
     bank, ledger = bank[order], ledger[order]
     # the rounds on positions in that order: the first pair of a row in the order is its best
@@ -290,5 +292,5 @@ def assign_one_to_one(pairs: pl.DataFrame) -> pl.DataFrame:
         taken.append(mutual_best(huge)["_pair"].to_numpy())
     rows = np.concatenate(taken)
     # (b_idx, l_idx) is unique: one numpy sort of the taken rows gives the order of a frame sort by both
-    rows = rows[np.argsort(bank[rows].astype(np.uint64) << np.uint64(32) | ledger[rows].astype(np.uint64))]
+    rows = rows[np.argsort(pair_keys(bank[rows], ledger[rows]))]
     return pairs[rows]

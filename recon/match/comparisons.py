@@ -20,6 +20,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from recon.match.engine import ENGINE
+from recon.match.positions import among
 from recon.match.side_by_side import side_by_side
 
 PAIRS_WORTH_THREADS = 2_000
@@ -112,14 +113,6 @@ def description_similarity(pairs: pl.DataFrame, bank: pl.DataFrame, ledger: pl.D
     return pl.Series("description_score", best[of_pair])
 
 
-def _has_token(tokens: pl.DataFrame, idx: str, named: np.ndarray) -> np.ndarray:
-    """Whether each row of `named` (values of `idx`) carries a token (`tokens` has the column `idx`)."""
-    rows = tokens[idx].to_numpy()
-    has = np.zeros(max(int(rows.max(initial=0)), int(named.max(initial=0))) + 1, dtype=np.bool_)
-    has[rows] = True
-    return has[named]
-
-
 def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tokens: pl.DataFrame) -> pl.DataFrame:
     """reference_match, reference_conflict and shared_reference of every pair (same order as `pairs`).
 
@@ -131,7 +124,7 @@ def reference_signals(pairs: pl.DataFrame, bank_tokens: pl.DataFrame, ledger_tok
     where both rows have one (a small share); every other pair is (False, False, null).
     """
     b_idx, l_idx = pairs["b_idx"].to_numpy(), pairs["l_idx"].to_numpy()
-    with_tokens = np.flatnonzero(_has_token(bank_tokens, "b_idx", b_idx) & _has_token(ledger_tokens, "l_idx", l_idx))
+    with_tokens = np.flatnonzero(among(b_idx, bank_tokens["b_idx"]) & among(l_idx, ledger_tokens["l_idx"]))
     both = (
         pl.LazyFrame({"b_idx": b_idx[with_tokens], "l_idx": l_idx[with_tokens]})
         .with_row_index("pos")

@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 
 from recon.config import MatchingSettings
+from recon.match.blocking import pair_keys
+from recon.match.positions import among
 
 NO_CANDIDATE = "no_candidate"
 OUTSIDE_DATE_WINDOW = "outside_date_window"
@@ -84,17 +86,12 @@ def _rivals(assigned: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"runner_up": runner_up, "has_twin": has_twin})
 
 
-def _pair_key(frame: pl.DataFrame) -> np.ndarray:
-    """(b_idx, l_idx) as one sortable number per pair."""
-    return frame["b_idx"].to_numpy().astype(np.uint64) << np.uint64(32) | frame["l_idx"].to_numpy().astype(np.uint64)
-
-
 def _best_lost(assigned: pl.DataFrame, lost_rivals: pl.DataFrame) -> np.ndarray:
     """The best score the rows of each assigned pair lost to pruning, aligned with `assigned` (NaN: none)."""
-    key = _pair_key(lost_rivals)
+    key = pair_keys(lost_rivals["b_idx"].to_numpy(), lost_rivals["l_idx"].to_numpy())
     order = np.argsort(key)
     key, lost = key[order], np.fmax(lost_rivals["lost_b"].to_numpy(), lost_rivals["lost_l"].to_numpy())[order]
-    wanted = _pair_key(assigned)
+    wanted = pair_keys(assigned["b_idx"].to_numpy(), assigned["l_idx"].to_numpy())
     slot = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
     return np.where(key[slot] == wanted, lost[slot], np.nan)
 
@@ -152,9 +149,7 @@ def _best_candidate(row: np.ndarray, score: np.ndarray, wanted: np.ndarray) -> n
     """Position of the best-scoring candidate of each `wanted` row (the first one in the candidates' order
     among equals), -1 for a row without candidates. `row` holds each candidate's row number."""
     size = int(max(row.max(initial=0), wanted.max(initial=0))) + 1
-    is_wanted = np.zeros(size, dtype=bool)
-    is_wanted[wanted] = True
-    position = np.flatnonzero(is_wanted[row])
+    position = np.flatnonzero(among(row, wanted))
     best = np.full(size, -np.inf)
     np.maximum.at(best, row[position], score[position])
     position = position[score[position] == best[row[position]]]

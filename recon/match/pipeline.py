@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from recon.config import MatchingSettings
 from recon.match import assignment, blocking, comparisons, decision, features, scoring
 from recon.match.engine import ENGINE
 from recon.match.group_matches import match_groups
+from recon.match.positions import among
 from recon.match.result import LINK_SCHEMA, MATCH_SCHEMA, OPEN_SCHEMA, MatchResult, pair_match_ids
 from recon.match.side_by_side import side_by_side
 
@@ -99,14 +98,6 @@ def _one_to_one(bank: pl.DataFrame, ledger: pl.DataFrame, decided: pl.DataFrame)
     return matches, links
 
 
-def _flagged(positions: pl.Series, flagged: pl.Series) -> npt.NDArray[np.bool_]:
-    """Whether each of `positions` is one of `flagged` (row positions: a lookup table, no hashing)."""
-    rows, flagged_rows = positions.to_numpy(), flagged.to_numpy()
-    table = np.zeros(max(rows.max(initial=0), flagged_rows.max(initial=0)) + 1, dtype=np.bool_)
-    table[flagged_rows] = True
-    return table[rows]
-
-
 def match(
     bank: pl.DataFrame,
     ledger: pl.DataFrame,
@@ -174,15 +165,15 @@ def _match_account(
     del strongest
     matches, links = _one_to_one(bank, ledger, decided)
 
-    bank_left = bank.filter(pl.Series(~_flagged(bank["b_idx"], decided["b_idx"])))
-    ledger_left = ledger.filter(pl.Series(~_flagged(ledger["l_idx"], decided["l_idx"])))
+    bank_left = bank.filter(pl.Series(~among(bank["b_idx"], decided["b_idx"])))
+    ledger_left = ledger.filter(pl.Series(~among(ledger["l_idx"], decided["l_idx"])))
     group_matches, group_links, bank_open, ledger_open = match_groups(
         bank_left,
         ledger_left,
         settings=settings,
         rejected_ids=rejected_match_ids,
-        bank_contested=_flagged(bank_left["b_idx"], contested["b_idx"]),
-        ledger_contested=_flagged(ledger_left["l_idx"], contested["l_idx"]),
+        bank_contested=among(bank_left["b_idx"], contested["b_idx"]),
+        ledger_contested=among(ledger_left["l_idx"], contested["l_idx"]),
     )
     matches = pl.concat([matches, group_matches]).sort("match_id")
     links = pl.concat([links, group_links]).sort("match_id", "bank_txn_id", "ledger_entry_id")
