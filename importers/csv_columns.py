@@ -152,7 +152,7 @@ def parse_rows(
             pl.lit(re.fullmatch(_CURRENCY_CODE, fallback_currency) is None)
             if resolved.get("currency") is None
             else ~row_currency.str.contains(_CURRENCY_CODE),
-            _quoted(row_currency) + pl.lit(" is not a currency code (three capital letters, such as USD)"),
+            _quoted(row_currency) + pl.lit(" is not a currency code (three letters, such as USD)"),
         ),
     ]
     # parse each money column once: the row, its checks and the balance all read the parsed column

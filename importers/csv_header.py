@@ -10,14 +10,14 @@ name, never fits a file by its header. Nothing here reads the data lines.
 
 from __future__ import annotations
 
-import codecs
 import re
 
 import polars as pl
 
 from importers.csv_profile import CsvProfile
+from importers.text_decoding import is_utf8
 
-__all__ = ["HEADER_SEARCH_LINES", "header_index", "header_names", "named_columns", "profile_matches", "split_lines"]
+__all__ = ["HEADER_SEARCH_LINES", "header_index", "named_columns", "profile_matches", "split_lines"]
 
 HEADER_SEARCH_LINES = 60
 """How many lines after `skip_lines` are searched for a `header_pattern`."""
@@ -37,7 +37,7 @@ def header_index(lines: list[str], profile: CsvProfile, *, count: int | None = N
     return next((profile.skip_lines + i for i, line in enumerate(window) if pattern.search(line)), None)
 
 
-def header_names(line: str, profile: CsvProfile) -> list[str]:
+def _header_names(line: str, profile: CsvProfile) -> list[str]:
     """The column names of a header line, stripped of quotes and surrounding spaces."""
     try:
         frame = pl.read_csv(
@@ -51,8 +51,7 @@ def header_names(line: str, profile: CsvProfile) -> list[str]:
 
 def _without_bom(encoding: str) -> str:
     """The codec that reads `encoding` with a UTF-8 byte order mark dropped: it is not part of the first name."""
-    name = codecs.lookup(encoding).name
-    return "utf-8-sig" if name == "utf-8" else name
+    return "utf-8-sig" if is_utf8(encoding) else encoding
 
 
 def profile_matches(profile: CsvProfile, head: bytes) -> bool:
@@ -64,7 +63,7 @@ def profile_matches(profile: CsvProfile, head: bytes) -> bool:
     index = header_index(lines, profile)
     if index is None:
         return False
-    names = {n.lower() for n in header_names(lines[index], profile)}
+    names = {n.lower() for n in _header_names(lines[index], profile)}
     wanted = [ref for ref in profile.columns.refs().values() if isinstance(ref, str)]
     return bool(wanted) and all(ref.strip().lower() in names for ref in wanted)
 
@@ -79,7 +78,7 @@ def named_columns(profile: CsvProfile, header: str) -> list[int] | None:
     refs = profile.columns.refs().values()
     if any(isinstance(ref, int) for ref in refs):
         return None
-    names = header_names(header, profile)
+    names = _header_names(header, profile)
     wanted: set[int] = set()
     for ref in refs:
         key = str(ref).strip()

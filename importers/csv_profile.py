@@ -22,7 +22,7 @@ lines are junk), which columns hold what, and how amounts are signed::
 
 Amounts come from `amount` (signed, or unsigned with `indicator`), or from a pair
 of `debit` / `credit` columns whose magnitudes are used whatever sign the bank
-wrote (amount = |credit| - |debit|; a row with an amount in both is a Problem).
+wrote (amount = |credit| - |debit|; a row with a non-zero amount in both is a Problem).
 `sign.amount_positive = "money_out"` flips
 exports where a charge is positive (American Express, many card exports).
 

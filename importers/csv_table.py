@@ -12,7 +12,6 @@ joined by "\n"), read beside the fields, for `raw`. The result is a `CsvTable`
 
 from __future__ import annotations
 
-import codecs
 import mmap
 import os
 from pathlib import Path
@@ -23,7 +22,7 @@ from importers.csv_fields import CsvTable
 from importers.csv_line_by_line import read_line_by_line
 from importers.csv_one_row_per_line import read_one_row_per_line
 from importers.csv_profile import CsvProfile
-from importers.text_decoding import ascii_reads_as_utf8, utf8_bytes
+from importers.text_decoding import ascii_reads_as_utf8, is_utf8, utf8_bytes
 from recon.errors import Problem
 
 __all__ = ["read_file_table", "read_table"]
@@ -60,7 +59,7 @@ def read_file_table(path: Path, profile: CsvProfile, *, named_only: bool = False
     A file of a Latin-1 (or similar 8-bit) profile that is pure ASCII is UTF-8 as it is,
     and is mapped too. Raises OSError when the file cannot be read.
     """
-    utf8 = codecs.lookup(profile.encoding).name in ("utf-8", "utf-8-sig")
+    utf8 = is_utf8(profile.encoding)
     if (utf8 or ascii_reads_as_utf8(profile.encoding)) and not profile.drop_lines_matching:
         with path.open("rb") as fh:
             if os.fstat(fh.fileno()).st_size > 0:

@@ -104,7 +104,7 @@ class LedgerReportImporter:
         fields = rows.drop("_section", "_line")
         parsed = parse_rows(
             name, fields, rows["_line"], table.header_line, profile.csv_profile(), currency,
-            records=_records_at(rows["_line"], table),
+            records=lambda: _records_at(rows["_line"], table),
         )  # fmt: skip
         out = parsed.rows.with_columns(labels.alias("ledger_account"), pl.col("payee").alias("counterparty"))
         out = out.with_columns(pl.coalesce("reference", "check_number").alias("reference"))
@@ -116,7 +116,7 @@ def _records_at(lines: pl.Series, table: CsvTable) -> pl.Series | None:
     records = table.records
     if records is None:
         return None
-    by_line = pl.DataFrame({"_line": table.lines.cast(pl.Int64), "raw": records})
+    by_line = pl.DataFrame({"_line": table.lines, "raw": records})
     return lines.to_frame("_line").join(by_line, on="_line", how="left", maintain_order="left")["raw"]
 
 

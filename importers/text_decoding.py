@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import codecs
 
-__all__ = ["LEGACY_ENCODINGS", "ascii_reads_as_utf8", "decode_bank_text", "utf8_bytes"]
+__all__ = ["LEGACY_ENCODINGS", "ascii_reads_as_utf8", "decode_bank_text", "is_utf8", "utf8_bytes"]
 
 LEGACY_ENCODINGS = ("cp1252", "cp852", "latin-1")
 
@@ -72,10 +72,14 @@ def _plausibility(text: str) -> int:
 _BOM = b"\xef\xbb\xbf"
 
 
+def is_utf8(encoding: str) -> bool:
+    """Whether `encoding` is UTF-8 under any of its names (utf8, UTF-8, utf-8-sig...)."""
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
 def ascii_reads_as_utf8(encoding: str) -> bool:
     """Whether ASCII bytes mean the same text in `encoding` as in UTF-8 (so an ASCII file needs no decoding)."""
-    name = codecs.lookup(encoding).name
-    return name in ("utf-8", "utf-8-sig") or name in _ASCII_SUPERSETS
+    return is_utf8(encoding) or codecs.lookup(encoding).name in _ASCII_SUPERSETS
 
 
 def utf8_bytes(data: bytes, encoding: str) -> bytes:
@@ -84,7 +88,7 @@ def utf8_bytes(data: bytes, encoding: str) -> bytes:
     UTF-8 input is only validated, not copied. Raises UnicodeDecodeError, with offsets in
     `data`, when the bytes are not `encoding` text.
     """
-    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+    if not is_utf8(encoding):
         return data.decode(encoding).encode("utf-8")
     text = data.removeprefix(_BOM)
     if not text.isascii():

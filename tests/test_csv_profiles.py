@@ -283,6 +283,20 @@ def test_a_row_with_both_a_debit_and_a_credit_is_refused_not_netted(tmp_path: Pa
     assert ex.problems[0].message == "both 'Debit' and 'Credit' hold an amount; a row is money in or out"
 
 
+def test_a_currency_that_is_not_three_letters_is_refused_and_lowercase_is_read_as_uppercase(tmp_path: Path) -> None:
+    profile = profile_of(
+        'date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "Date"\ndescription = "Text"\n'
+        'amount = "Amount"\ncurrency = "Cur"\n'
+    )
+    text = "Date,Text,Amount,Cur\n2024-01-01,a,1.00,usd\n2024-01-02,b,2.00,US$\n"
+    ex = read(write(tmp_path, text), profile)
+    assert [(p.line, p.field, p.message) for p in ex.problems] == [
+        (3, "Cur", "'US$' is not a currency code (three letters, such as USD)")
+    ]
+    good = read(write(tmp_path, text.replace(",US$", ",eur"), name="good.csv"), profile)
+    assert good.rows["currency"].to_list() == ["USD", "EUR"]
+
+
 def test_quoted_newlines_keep_later_line_numbers(tmp_path: Path) -> None:
     profile = profile_of('date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "d"\namount = "a"\ndescription = "t"\n')
     text = 'd,a,t\n2024-01-01,1.00,"two\nlines"\n2024-01-02,x,y\n'
