@@ -71,6 +71,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         "bank_row_events: rows a later file corrected, deleted (OFX CORRECTACTION) or booked (pending before)",
         lambda: [tables.BANK_ROW_EVENTS],
     ),
+    Migration(
+        9,
+        "writeback_log: transfers recon asked a person to book in Xero, before it wrote bank transfers, stay theirs",
+        # a person may have booked them under a Reference recon cannot find: done, so never booked again
+        lambda: [
+            "UPDATE writeback_log SET status = 'done', "
+            "ledger_location = 'xero: booked by hand (recon asked for it before it wrote bank transfers)' "
+            "WHERE action = 'add' AND status = 'skipped' "
+            "AND contains(error, 'recon does not write Xero''s bank transfers')"
+        ],
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

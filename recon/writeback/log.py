@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from recon.store import Store
 from recon.writeback.base import PlannedItem
 
-__all__ = ["ItemDetails", "TargetLog", "done_keys", "record", "skipped_with_note"]
+__all__ = ["ItemDetails", "TargetLog", "done_keys", "record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +36,6 @@ def done_keys(store: Store, target: str) -> set[tuple[str, str]]:
         "SELECT action, item_key FROM writeback_log WHERE target = ? AND status = 'done'", [target]
     ).fetchall()
     return {(str(a), str(k)) for a, k in rows}
-
-
-def skipped_with_note(store: Store, target: str, fragment: str) -> frozenset[str]:
-    """Keys of the target's `add` items last logged `skipped` with a note containing `fragment`."""
-    rows = store.con.execute(
-        "SELECT item_key FROM writeback_log WHERE target = ? AND action = 'add' AND status = 'skipped' "
-        "AND contains(error, ?)",
-        [target, fragment],
-    ).fetchall()
-    return frozenset(str(key) for (key,) in rows)
 
 
 def record(

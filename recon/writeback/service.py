@@ -36,9 +36,8 @@ from recon.writeback.base import (
 from recon.writeback.beancount_sink import BeancountSink
 from recon.writeback.gnucash_sink import GnucashSink
 from recon.writeback.journal_sink import JournalSink
-from recon.writeback.log import ItemDetails, TargetLog, done_keys, skipped_with_note
+from recon.writeback.log import ItemDetails, TargetLog, done_keys
 from recon.writeback.xero_sink import XeroSink
-from recon.writeback.xero_transfers import LEFT_TO_A_PERSON_NOTE
 
 __all__ = [
     "SINKS",
@@ -136,7 +135,7 @@ def write_back(
         closing = _closing_balance(store, account.id)
         for index, path in enumerate(files):
             target = source_label(path, config.base_dir)
-            sink = _make_sink(source, path, target, config, store)
+            sink = _make_sink(source, path, target, config)
             request, details = _request(
                 store, account.id, str(account.ledger_account), account.currency, target,
                 entries_by_account.get(account.id, []) if index == 0 else [], closing if index == 0 else None,
@@ -151,7 +150,7 @@ def write_back(
     return summary
 
 
-def _make_sink(source: LedgerSource, path: Path, target: str, config: Config, store: Store) -> Sink:
+def _make_sink(source: LedgerSource, path: Path, target: str, config: Config) -> Sink:
     """A text book needs only its file; Xero also gets its API settings and the accounts' Xero bank accounts."""
     if source.format == "xero":
         if config.xero is None:  # the config's validation requires it; kept for callers building Config by hand
@@ -162,7 +161,6 @@ def _make_sink(source: LedgerSource, path: Path, target: str, config: Config, st
             settings=config.xero,
             account=config.account(source.account),
             accounts=config.accounts,
-            transfers_left_to_a_person=skipped_with_note(store, target, LEFT_TO_A_PERSON_NOTE),
         )
     return SINKS[source.format](path, target=target)
 

@@ -37,7 +37,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -109,7 +109,6 @@ class XeroSink:
         settings: XeroSettings,
         account: AccountSettings,
         accounts: Sequence[AccountSettings] = (),
-        transfers_left_to_a_person: Collection[str] = (),
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -118,7 +117,6 @@ class XeroSink:
         self.settings = settings
         self.account = account
         self.accounts = accounts  # the config's, to find where a transfer between banks went
-        self.transfers_left_to_a_person = transfers_left_to_a_person  # see xero_transfers.LEFT_TO_A_PERSON_NOTE
         self.environ = os.environ if environ is None else environ
         self.sleep = sleep
         self.policy = RetryPolicy(
@@ -162,12 +160,7 @@ class XeroSink:
             return None, "Xero takes no bank transaction of 0"
         if entry.between_banks:
             # Xero books a move between two bank accounts as a bank transfer, never as spend or receive money
-            transfer, why = bank_transfer(
-                entry,
-                source=self.account,
-                accounts=self.accounts,
-                left_to_a_person=self.transfers_left_to_a_person,
-            )
+            transfer, why = bank_transfer(entry, source=self.account, accounts=self.accounts)
             if transfer is None:
                 return None, why
             return XeroWrite(entry.bank_txn_id, entry.bank_id, transfer, BANK_TRANSFERS), ""

@@ -14,7 +14,7 @@ to set.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +22,7 @@ from recon.config import AccountSettings
 from recon.money import format_minor
 from recon.writeback.base import NewEntry
 
-__all__ = ["LEFT_TO_A_PERSON_NOTE", "bank_account_ref", "bank_transfer", "transfer_preview"]
-
-LEFT_TO_A_PERSON_NOTE = "recon does not write Xero's bank transfers"
-"""The end of the note recon logged for a transfer before it wrote Xero's bank transfers: it asked a
-person to book it in Xero. Such a transfer is never booked by recon afterwards: the person may have
-booked it, under a Reference recon cannot find, and a second booking would double it."""
+__all__ = ["bank_account_ref", "bank_transfer", "transfer_preview"]
 
 
 def bank_account_ref(account: AccountSettings) -> dict[str, str]:
@@ -38,22 +33,9 @@ def bank_account_ref(account: AccountSettings) -> dict[str, str]:
 
 
 def bank_transfer(
-    entry: NewEntry,
-    *,
-    source: AccountSettings,
-    accounts: Sequence[AccountSettings],
-    left_to_a_person: Collection[str] = (),
+    entry: NewEntry, *, source: AccountSettings, accounts: Sequence[AccountSettings]
 ) -> tuple[dict[str, Any] | None, str]:
-    """The bank transfer that books `entry` from `source`'s bank account; or None and why not.
-
-    `left_to_a_person` holds the bank rows (txn ids) whose transfer an earlier run asked a person to
-    book in Xero (`LEFT_TO_A_PERSON_NOTE`)."""
-    if entry.bank_txn_id in left_to_a_person:
-        return None, (
-            f"a transfer to {entry.other_account} that an earlier run asked you to book in Xero as a bank transfer "
-            f"(before recon wrote them): recon does not book it now, so that it is not booked twice; "
-            "if it is not in Xero yet, book it there"
-        )
+    """The bank transfer that books `entry` from `source`'s bank account; or None and why not."""
     if entry.amount_minor > 0:
         return None, f"money in from {entry.other_account}: a transfer is booked from the account the money left"
     other, why = _destination(entry, source, accounts)
