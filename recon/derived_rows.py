@@ -17,22 +17,6 @@ import duckdb
 
 __all__ = ["forget_replaced_bank_rows", "forget_rows"]
 
-_DERIVED_PER_ROW = {
-    "open_items": (
-        "DELETE FROM open_items WHERE (side = 'bank' AND list_contains($bank, row_id)) "
-        "OR (side = 'ledger' AND list_contains($ledger, row_id))",
-        ("bank", "ledger"),
-    ),
-    "categorizations": ("DELETE FROM categorizations WHERE list_contains($bank, txn_id)", ("bank",)),
-    "duplicates": (
-        "DELETE FROM duplicates WHERE (side = 'bank' AND (list_contains($bank, row_id) "
-        "OR list_contains($bank, duplicate_of))) OR (side = 'ledger' AND (list_contains($ledger, row_id) "
-        "OR list_contains($ledger, duplicate_of)))",
-        ("bank", "ledger"),
-    ),
-}
-"""Table -> (the statement deleting what names the rows, its parameters: "bank" and/or "ledger" ids)."""
-
 _CARRY_PERSONS_CATEGORIZATION = """
 INSERT OR REPLACE INTO categorizations
 SELECT c.* REPLACE (s.successor AS txn_id)
@@ -43,20 +27,33 @@ WHERE c.origin = 'person'
 
 
 def forget_rows(con: duckdb.DuckDBPyConnection, *, bank: list[str], ledger: list[str]) -> None:
-    """Delete what names these bank and ledger rows from every derived table the store has."""
+    """Delete what names these bank and ledger rows: open items, categorizations, duplicate flags."""
     if not bank and not ledger:
         return
     ids = {"bank": bank, "ledger": ledger}
-    tables = {str(r[0]) for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    for table, (sql, names) in _DERIVED_PER_ROW.items():
-        if table in tables:  # a derived table this store's schema does not have yet is not there to clean
-            con.execute(sql, {name: ids[name] for name in names})
+    con.execute(
+        "DELETE FROM open_items WHERE (side = 'bank' AND list_contains($bank, row_id)) "
+        "OR (side = 'ledger' AND list_contains($ledger, row_id))",
+        ids,
+    )
+    con.execute("DELETE FROM categorizations WHERE list_contains($bank, txn_id)", {"bank": bank})
+    con.execute(
+        "DELETE FROM duplicates WHERE (side = 'bank' AND (list_contains($bank, row_id) "
+        "OR list_contains($bank, duplicate_of))) OR (side = 'ledger' AND (list_contains($ledger, row_id) "
+        "OR list_contains($ledger, duplicate_of)))",
+        ids,
+    )
 
 
 def forget_replaced_bank_rows(con: duckdb.DuckDBPyConnection, successors: Mapping[str, str | None]) -> None:
-    """Bank rows gone for good (`successors`: gone txn_id -> the row replacing it, or None): a person's
-    categorization moves to the successor, everything else naming the gone rows is deleted."""
-    gone = sorted(successors)
+    """After a change to stored bank rows (`successors`: each changed txn_id -> the row replacing it, or None),
+    the rows no longer stored are gone for good: a person's categorization moves to the successor, everything
+    else naming them is deleted. A row still stored (updated in place, booked under its own id) keeps all."""
+    stored = con.execute(
+        "SELECT txn_id FROM bank_transactions WHERE list_contains($ids, txn_id)", {"ids": list(successors)}
+    ).fetchall()
+    still = {str(txn_id) for (txn_id,) in stored}
+    gone = sorted(txn_id for txn_id in successors if txn_id not in still)
     replaced = [txn_id for txn_id in gone if successors[txn_id]]
     if replaced:
         con.execute(_CARRY_PERSONS_CATEGORIZATION, {"gone": replaced, "successors": [successors[t] for t in replaced]})

@@ -44,7 +44,7 @@ _EXPONENTS: dict[str, int] = {
 }  # fmt: skip
 _EXPONENT_CODES = pl.Series(list(_EXPONENTS), dtype=pl.String)
 _EXPONENT_VALUES = pl.Series(list(_EXPONENTS.values()), dtype=pl.Int64)
-"""`_EXPONENTS` as two series: `replace_strict` given a dict rebuilds them on every call (0.4 ms)."""
+"""`_EXPONENTS` as two series: `replace_strict` given a dict rebuilds them on every call."""
 
 
 def _exponent_expr(currency: pl.Expr) -> pl.Expr:

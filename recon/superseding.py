@@ -236,12 +236,9 @@ def apply_supersessions(store: Store, plan: SupersedePlan, *, account_id: str, b
     """After the batch's rows are in: resolve the matches that held the rows that went, record every change."""
     by_txn = {c.txn_id: c for c in plan.changes if c.stored is not None}
     holding = holding_matches(store, list(by_txn))
-    actions = settle_matches(
-        store, holding, lambda txn_id, by_person: _action(by_txn[txn_id], by_person),
-        {c.txn_id: c.successor_txn_id for c in by_txn.values()},
-    )  # fmt: skip
-
-    forget_replaced_bank_rows(store.con, {c.txn_id: c.successor_txn_id for c in by_txn.values() if not c.same_row})
+    successors = {c.txn_id: c.successor_txn_id for c in by_txn.values()}
+    actions = settle_matches(store, holding, lambda txn_id, by_person: _action(by_txn[txn_id], by_person), successors)
+    forget_replaced_bank_rows(store.con, successors)
 
     now = datetime.now(UTC).replace(tzinfo=None)
     matched = set(holding["bank_txn_id"]) if holding.height else set()

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from importers.camt import CamtImporter
+from recon.categorize.table import set_by_person
 from recon.config import AccountSettings
 from recon.importing import FileReport, ImportJob, import_file
 from recon.store import Store, open_store
@@ -163,6 +164,22 @@ def test_a_persons_match_on_the_pending_row_is_kept_an_engine_match_is_scored_ag
         action = store.con.execute("SELECT match_action FROM bank_row_events").fetchall()
     assert links == ([("M-R1", 1)] if kept else [])
     assert action == [("kept" if kept else "dropped",)]
+
+
+def test_what_names_a_pending_row_stays_when_it_is_booked_under_its_own_id(tmp_path: Path) -> None:
+    """Booking keeps the row (same id): it is not gone, so its categorization and open item stay."""
+    with open_store(tmp_path / "s.duckdb") as store:
+        _import(store, _file(tmp_path, "mon.xml", MONDAY))
+        (txn_id,) = store.con.execute("SELECT txn_id FROM bank_transactions WHERE external_id = 'R1'").fetchone() or ()
+        set_by_person(store, txn_id, category="Expenses:Travel")
+        store.con.execute("INSERT INTO open_items VALUES ('bank', ?, 'main', 'no_candidate', 'r')", [txn_id])
+        _import(store, _file(tmp_path, "tue.xml", TUESDAY))
+        assert store.con.execute("SELECT pending FROM bank_transactions WHERE txn_id = ?", [txn_id]).fetchall() == [
+            (False,)
+        ]
+        category = store.con.execute("SELECT origin, category FROM categorizations WHERE txn_id = ?", [txn_id])
+        assert category.fetchall() == [("person", "Expenses:Travel")]
+        assert store.con.execute("SELECT count(*) FROM open_items WHERE row_id = ?", [txn_id]).fetchall() == [(1,)]
 
 
 @pytest.mark.slow

@@ -211,10 +211,11 @@ def test_a_gone_rows_open_item_and_flags_go_and_a_persons_category_moves_to_the_
         txn = {r[1]: r[0] for r in store.con.execute("SELECT txn_id, external_id FROM bank_transactions").fetchall()}
         set_by_person(store, txn["A1"], category="Expenses:Groceries", memo="receipt in the drawer")
         set_by_person(store, txn["A3"], category="Expenses:Coffee")
-        store.con.execute(
-            "INSERT INTO duplicates VALUES ('bank', ?, ?, 'checking', 'same amount and day', 'flagged', 'r')",
-            [txn["A3"], txn["A2"]],
-        )
+        for row, duplicate_of in (("A3", "A2"), ("A2", "A1")):  # a flag of a gone row, a flag pointing at one
+            store.con.execute(
+                "INSERT INTO duplicates VALUES ('bank', ?, ?, 'checking', 'same amount and day', 'flagged', 'r')",
+                [txn[row], txn[duplicate_of]],
+            )
         assert set(_by_row(store, "SELECT row_id FROM open_items")) == {"A1", "A2", "A3"}
 
         _import(store, _file(tmp_path, "fix.ofx", CORRECTING))

@@ -387,10 +387,14 @@ def test_a_changed_amount_drops_engine_matches_and_keeps_a_persons(feed: Feed) -
     _ledger(feed.store, ("L1", day, -2000, "Lunch"), ("L2", day, -3000, "Fuel"))
     person_match = match_by_hand(feed.store, [feed.txn_id(pending)], ["L1"], by="bob")
     _engine_match(feed.store, "m-engine", feed.txn_id(posted), "L2")
+    set_by_person(feed.store, feed.txn_id(posted), category="Expenses:Fuel")
     bank.modify(pending, amount=22.0)
     bank.modify(posted, amount=31.0)
     report = _ok(feed.sync())
     assert (report.modified, report.matches_dropped, report.matches_carried) == (2, 1, 1)
+    # a modified row is the same row: what a person said of it stays
+    category = feed.store.query("SELECT category FROM categorizations WHERE txn_id = ?", [feed.txn_id(posted)])
+    assert category.rows() == [("Expenses:Fuel",)]
     diff = feed.store.query("SELECT amount_diff_minor FROM match_links WHERE match_id = ?", [person_match])
     assert diff.rows() == [(-200,)]
     assert feed.store.query("SELECT * FROM matches WHERE match_id = 'm-engine'").is_empty()

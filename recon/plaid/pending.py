@@ -61,12 +61,10 @@ def resolve_matches(store: Store, changes: list[RowChange], *, item_key: str, ru
     """Apply the rules above; return the `plaid_row_events` rows written (one per change and match)."""
     by_txn = {c.txn_id: c for c in changes}
     holding = holding_matches(store, list(by_txn))
-    actions = settle_matches(
-        store, holding, lambda txn_id, by_person: _action(by_txn[txn_id], by_person),
-        {c.txn_id: c.successor_txn_id for c in changes},
-    )  # fmt: skip
+    successors = {c.txn_id: c.successor_txn_id for c in changes}
+    actions = settle_matches(store, holding, lambda txn_id, by_person: _action(by_txn[txn_id], by_person), successors)
     con = store.con
-    forget_replaced_bank_rows(con, {c.txn_id: c.successor_txn_id for c in changes if c.event != "modified"})
+    forget_replaced_bank_rows(con, successors)
 
     now = datetime.now(UTC).replace(tzinfo=None)
     events: list[dict[str, Any]] = []
