@@ -16,7 +16,7 @@ at once; the importer layer then refuses the whole file with one `InputError`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ __all__ = [
     "RunError",
     "StoreBusyError",
     "UserError",
+    "redact",
 ]
 
 
@@ -95,3 +96,11 @@ class RunError(ReconError):
 
 class StoreBusyError(RunError):
     """The store file is in use by another recon process."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value (a token, a client secret) replaced by '***', for messages and logs."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

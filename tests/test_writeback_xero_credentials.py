@@ -124,6 +124,18 @@ def test_a_new_token_refused_again_is_not_retried_a_second_time(
         assert secret not in str(target.error)
 
 
+def test_a_refusal_that_echoes_the_token_is_shown_without_it(
+    tmp_path: Path, xero: XeroServer, client_credentials: tuple[str, str]
+) -> None:
+    xero.fail("PUT", Fault(400))  # the scripted refusal repeats the Authorization header it got
+    _, summary = write_every_bank_row(tmp_path, xero)
+    (target,) = summary.failed
+    (issued,) = xero.issued
+    assert "HTTP 400" in str(target.error)
+    assert "scripted fault for Bearer ***" in str(target.error)
+    assert issued not in str(target.error)
+
+
 def test_a_token_in_token_env_wins_and_its_401_stays_an_error(
     tmp_path: Path, xero: XeroServer, client_credentials: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

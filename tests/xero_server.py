@@ -181,7 +181,9 @@ class XeroServer:
             if fault.book_first and self.upstream is None:
                 self._local(handler, split, body)
             time.sleep(fault.delay)
-            payload = json.dumps({"Title": "scripted", "Status": fault.status, "Detail": "scripted fault"}).encode()
+            # careless servers echo what they were sent: recon must never pass a credential on
+            echoed = f"scripted fault for {handler.headers.get('Authorization')}"
+            payload = json.dumps({"Title": "scripted", "Status": fault.status, "Detail": echoed}).encode()
             self._answer(handler, record, fault.status, payload, fault.headers)
             return
         if fault is not None and not fault.book_first:
@@ -231,7 +233,8 @@ class XeroServer:
         if handler.command != "POST" or handler.headers.get("Content-Type") != "application/x-www-form-urlencoded":
             return 400, b'{"error": "invalid_request"}'
         if handler.headers.get("Authorization") != f"Basic {basic}":
-            return 400, b'{"error": "invalid_client"}'
+            sent = handler.headers.get("Authorization")  # echoed, as careless servers do: recon must hide it
+            return 400, json.dumps({"error": "invalid_client", "error_description": f"unknown client {sent}"}).encode()
         if parse_qs(body.decode()).get("grant_type") != ["client_credentials"]:
             return 400, b'{"error": "unsupported_grant_type"}'
         token = f"xero-cc-token-{uuid.uuid4().hex}"

@@ -24,8 +24,8 @@ import urllib3
 from plaid.api import plaid_api
 from plaid.model.transactions_sync_request import TransactionsSyncRequest
 
-from recon.errors import UserError
-from recon.plaid.errors import PlaidItemError, PlaidServiceError, redact
+from recon.errors import UserError, redact
+from recon.plaid.errors import PlaidItemError, PlaidServiceError
 
 __all__ = ["PlaidCredentials", "PlaidFeed", "RetryPolicy"]
 

@@ -15,11 +15,9 @@ outside message (an exception of the client, an error text of the server) might 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from recon.errors import RunError, UserError
 
-__all__ = ["PlaidItemError", "PlaidServiceError", "redact"]
+__all__ = ["PlaidItemError", "PlaidServiceError"]
 
 
 class PlaidItemError(UserError):
@@ -36,11 +34,3 @@ class PlaidServiceError(RunError):
     def __init__(self, message: str, *, code: str | None = None):
         super().__init__(message)
         self.code = code
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value replaced by '***'."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text

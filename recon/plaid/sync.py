@@ -24,10 +24,10 @@ from typing import Any
 import polars as pl
 
 from recon.config import Config
-from recon.errors import InputError, ReconError, UserError
+from recon.errors import InputError, ReconError, UserError, redact
 from recon.model import BANK_TRANSACTIONS, STATEMENT_BALANCES, assign_row_ids
 from recon.plaid.client import SECRET_ENV, PlaidCredentials, PlaidFeed, RetryPolicy
-from recon.plaid.errors import PlaidItemError, PlaidServiceError, redact
+from recon.plaid.errors import PlaidItemError, PlaidServiceError
 from recon.plaid.items import ItemReport, PlaidItem, plaid_items
 from recon.plaid.mapping import PENDING_OF, SyncChanges, balance_rows, bank_rows, merge_pages
 from recon.plaid.pending import RowChange, resolve_matches

@@ -22,10 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from recon.config import XeroSettings
+from recon.errors import redact
 from recon.http_retry import RetriesExhaustedError, RetryPolicy, send
 from recon.writeback.base import BookError, WritebackError
 
-__all__ = ["XeroCredentials", "XeroRefusedError", "XeroUnavailableError", "redact"]
+__all__ = ["XeroCredentials", "XeroRefusedError", "XeroUnavailableError"]
 
 EXPIRY_MARGIN_SECONDS = 60.0
 """A fetched token this close to its `expires_in` is not sent: it could expire on the way."""
@@ -169,11 +170,3 @@ class XeroCredentials:
         if not isinstance(lifetime, int | float) or isinstance(lifetime, bool) or lifetime <= 0:
             lifetime = DEFAULT_LIFETIME_SECONDS
         return _Fetched(token.strip(), self.clock() + lifetime - EXPIRY_MARGIN_SECONDS)
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """The text with every secret replaced by `***`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text

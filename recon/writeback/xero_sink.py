@@ -45,10 +45,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from recon.config import AccountSettings, XeroSettings
+from recon.errors import redact
 from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
 from recon.money import format_minor
 from recon.writeback.base import Action, NewEntry, PlannedItem, WritebackRequest, WritePlan
-from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError, redact
+from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError
 from recon.writeback.xero_documents import BANK_TRANSACTIONS, BANK_TRANSFERS, XeroCollection
 from recon.writeback.xero_transfers import bank_account_ref, bank_transfer, transfer_preview
 
