@@ -96,7 +96,7 @@ class Booking:
       counter_postings: the other sides (GL account, amount_minor) of a split; they sum to -amount.
       payee: the payee to write, if the categorization gave one.
       held_because: set when the row gets no entry: why (shown in the write-back report and log).
-      between_banks: the other side is another bank account recon is fed (a transfer between two banks).
+      transfer_to: the id of the other bank account, when it is one recon is fed (a transfer between two banks).
     """
 
     txn_id: str
@@ -104,7 +104,7 @@ class Booking:
     counter_postings: tuple[tuple[str, int], ...] = ()
     payee: str | None = None
     held_because: str | None = None
-    between_banks: bool = False
+    transfer_to: str | None = None
 
 
 def book_approved(
@@ -165,7 +165,8 @@ def _transfer_booking(
         # both banks report this transfer: the account the money left books the one entry
         return Booking(row.txn_id, held_because=f"booked from the other side: {other_id} ({other_ledger})")
     # the outflow side, or an account no bank feeds (a loan, an owner's account): nobody else books it
-    return Booking(row.txn_id, counter_account=other_ledger, payee=row.payee, between_banks=other_id in fed_accounts)
+    transfer_to = other_id if other_id in fed_accounts else None
+    return Booking(row.txn_id, counter_account=other_ledger, payee=row.payee, transfer_to=transfer_to)
 
 
 def _recon_account(name: str, ledger_accounts: Mapping[str, str | None]) -> tuple[str, str | None] | None:
@@ -191,7 +192,7 @@ def approved_new_entries(store: Store) -> list[NewEntry]:
         entry = replace(
             base[booking.txn_id], counter_account=booking.counter_account,
             counter_postings=booking.counter_postings, held_because=booking.held_because,
-            between_banks=booking.between_banks,
+            transfer_to=booking.transfer_to,
         )  # fmt: skip
         entries.append(replace(entry, payee=booking.payee) if booking.payee else entry)
     for txn_id, difference, account, book_description in differences:

@@ -58,7 +58,7 @@ def test_a_transfer_between_two_recon_accounts_is_booked_from_the_outflow_side_o
     out = ApprovedRow("out", "checking", -50000, "USD", transfer_account="savings")
     into = ApprovedRow("in", "savings", 50000, "USD", transfer_account="checking")
     booked, held = book_approved([out, into], LEDGERS, fed_accounts=FED)
-    assert booked == Booking("out", counter_account=SAVINGS, between_banks=True)
+    assert booked == Booking("out", counter_account=SAVINGS, transfer_to="savings")
     assert held.held_because == f"booked from the other side: checking ({CHECKING})"
     assert held.counter_account is None
 
@@ -336,12 +336,12 @@ def test_xero_is_not_sent_a_transfer_between_two_banks_as_spend_money(tmp_path: 
         config = xero_setup(tmp_path, base_url=xero.url)
         with open_store(config.store_path) as store:
             fee = {e.bank_id: e for e in import_bank(store, config)}["FIT90"]
-            transfer = replace(fee, counter_account="Assets:Bank:Savings", between_banks=True)
+            transfer = replace(fee, counter_account="Assets:Bank:Savings", transfer_to="savings")
             summary = write_back(store, config, run_id="r1", new_entries=[transfer])
         assert xero.writes() == []
     (item,) = summary.targets[0].items
     assert (item.action, item.status) == ("add", "skipped")
-    assert "book it in Xero as a bank transfer" in str(item.note)
+    assert str(item.note) == "a transfer to account 'savings', which is not in the config"
 
 
 @pytest.mark.slow

@@ -183,7 +183,7 @@ def _account(account_id: str, ledger_account: str, currency: str = "USD", **xero
 
 
 CHECKING_SETTINGS = _account("checking", LEDGERS["checking"], xero_bank_account_id=BANK_ACCOUNT_ID)
-OUT = NewEntry("t1", "C2", date(2024, 3, 10), -50000, "USD", None, "TRANSFER", SAVINGS, between_banks=True)
+OUT = NewEntry("t1", "C2", date(2024, 3, 10), -50000, "USD", None, "TRANSFER", SAVINGS, transfer_to="savings")
 
 
 def test_a_transfer_names_the_other_bank_account_by_code_when_the_config_gives_a_code() -> None:
@@ -199,15 +199,13 @@ def test_a_transfer_names_the_other_bank_account_by_code_when_the_config_gives_a
     [
         ([_account("savings", SAVINGS, "EUR", xero_bank_account_code="091")], OUT,
          "a transfer from USD to account 'savings' in EUR: recon does not know the rate the bank used"),
-        ([_account("savings", SAVINGS, xero_bank_account_code="091"),
-          _account("savings-2", SAVINGS, xero_bank_account_code="092")], OUT,
-         "accounts 'savings', 'savings-2' all have that ledger_account"),
-        ([], OUT, "no account has that ledger_account"),
+        ([_account("savings-2", SAVINGS, xero_bank_account_code="092")], OUT,
+         "a transfer to account 'savings', which is not in the config"),
         ([_account("savings", SAVINGS, xero_bank_account_code="091")],
-         NewEntry("t1", "C2", date(2024, 3, 10), 50000, "USD", None, "IN", SAVINGS, between_banks=True),
+         NewEntry("t1", "C2", date(2024, 3, 10), 50000, "USD", None, "IN", SAVINGS, transfer_to="savings"),
          "a transfer is booked from the account the money left"),
     ],
-    ids=["to another currency", "two accounts with that ledger_account", "no account with it", "money in"],
+    ids=["to another currency", "an account not in the config", "money in"],
 )  # fmt: skip
 def test_a_transfer_recon_cannot_place_for_sure_is_refused_saying_why(
     accounts: list[AccountSettings], entry: NewEntry, refusal: str

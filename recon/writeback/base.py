@@ -95,8 +95,9 @@ class NewEntry:
       held_because: set when the row gets no entry of its own (the inflow of a transfer between two of
         recon's accounts, booked from the outflow side): write-back does not hand it to the sink and logs
         the item skipped with this note.
-      between_banks: the counter account is another bank account recon is fed (a transfer between banks),
-        which some systems book with their own kind of entry (Xero's bank transfers).
+      transfer_to: the id of the recon account the money went to, when the counter account is another bank
+        account recon is fed (a transfer between banks), which some systems book with their own kind of entry
+        (Xero's bank transfers).
     """
 
     bank_txn_id: str
@@ -109,7 +110,7 @@ class NewEntry:
     counter_account: str | None = None
     counter_postings: tuple[tuple[str, int], ...] = ()
     held_because: str | None = None
-    between_banks: bool = False
+    transfer_to: str | None = None
 
     def __post_init__(self) -> None:
         if self.counter_postings and sum(a for _, a in self.counter_postings) != -self.amount_minor:

@@ -56,7 +56,7 @@ from recon.writeback.xero_transfers import bank_account_ref, bank_transfer, tran
 __all__ = ["XeroRefusedError", "XeroSink", "XeroUnavailableError", "exact_json", "idempotency_key"]
 
 WRITE_BATCH = 25
-"""Bank transactions per PUT (Xero takes up to 50; smaller batches fail smaller)."""
+"""Bank transactions or transfers per PUT (Xero takes up to 50; smaller batches fail smaller)."""
 QUERY_BATCH = 20
 """References per GET: the `where` filter stays well inside a URL's length."""
 PAGE_SIZE = 100
@@ -159,7 +159,7 @@ class XeroSink:
             return None, f"the entry is in {entry.currency}, the account in {currency}"
         if entry.amount_minor == 0:
             return None, "Xero takes no bank transaction of 0"
-        if entry.between_banks:
+        if entry.transfer_to is not None:
             # Xero books a move between two bank accounts as a bank transfer, never as spend or receive money
             transfer, why = bank_transfer(entry, source=self.account, accounts=self.accounts)
             if transfer is None:
@@ -186,7 +186,7 @@ class XeroSink:
             "Type": "SPEND" if spend else "RECEIVE",
             "Contact": {"Name": (contact.strip() or "Bank")[:255]},
             "LineItems": lines,
-            "BankAccount": self._bank_account(),
+            "BankAccount": bank_account_ref(self.account),
             "IsReconciled": True,
             "Date": entry.date.isoformat(),
             "Reference": entry.bank_id,
@@ -209,9 +209,6 @@ class XeroSink:
             if _PLAIN_CODE.match(category):
                 return category  # the rule names a Xero code itself
         return self.settings.default_account_code
-
-    def _bank_account(self) -> dict[str, str]:
-        return bank_account_ref(self.account)
 
     def _is_our_account(self, found: Any) -> bool:
         if not isinstance(found, dict):
@@ -256,7 +253,7 @@ class XeroSink:
         writes = [op for op in plan.operations if isinstance(op, XeroWrite)]
         if not writes:
             return ""
-        bank = self._bank_account()
+        bank = bank_account_ref(self.account)
         puts = " and ".join(f"PUT /{c.name}" for c in dict.fromkeys(w.collection for w in writes))
         lines = [f"Xero {self.settings.base_url}: {puts} from bank account {next(iter(bank.values()))}"]
         for w in writes:
@@ -319,7 +316,8 @@ class XeroSink:
             answer = self._call("GET", f"/Accounts?{urlencode({'where': where})}")
         accounts = [a for a in answer.get("Accounts") or [] if isinstance(a, dict)]
         if not accounts:
-            raise XeroRefusedError(f"Xero has no account {next(iter(self._bank_account().values()))} in this tenant")
+            named = next(iter(bank_account_ref(self.account).values()))
+            raise XeroRefusedError(f"Xero has no account {named} in this tenant")
         found = accounts[0]
         name = f"{found.get('Name', '?')} ({found.get('Type', '?')}, {found.get('CurrencyCode', '?')})"
         return f"bank account {name}; {self.credentials.way()}"

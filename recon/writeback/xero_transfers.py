@@ -3,13 +3,12 @@
 Xero books a move between two of its bank accounts as a bank transfer (`PUT /BankTransfers`), never as
 spend or receive money. recon books the transfer from the account the money left (the row where it
 arrived is held, "booked from the other side"): From is that account's Xero bank account, To the Xero
-bank account of the config account whose `ledger_account` the entry names, `Amount` the money moved,
-`Reference` the bank id (so the next run finds it), both sides reconciled.
+bank account of the account the money went to (`NewEntry.transfer_to`, as categorization resolved it),
+`Amount` the money moved, `Reference` the bank id (so the next run finds it), both sides reconciled.
 
 This module builds that transfer, or says why it cannot; `xero_sink` looks transfers up and writes
-them. It never guesses the other account: unless exactly one configured account has that
-`ledger_account`, with a Xero bank account in the entry's currency, the entry is refused naming what
-to set.
+them. Unless the other account has a Xero bank account in the entry's currency, the entry is refused
+naming what to set.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ def bank_transfer(
     """The bank transfer that books `entry` from `source`'s bank account; or None and why not."""
     if entry.amount_minor > 0:
         return None, f"money in from {entry.other_account}: a transfer is booked from the account the money left"
-    other, why = _destination(entry, source, accounts)
+    other, why = _destination(entry, accounts)
     if other is None:
         return None, why
     transfer = {
@@ -53,20 +52,11 @@ def bank_transfer(
     return transfer, ""
 
 
-def _destination(
-    entry: NewEntry, source: AccountSettings, accounts: Sequence[AccountSettings]
-) -> tuple[AccountSettings | None, str]:
-    """The one configured account the money went to, with a Xero bank account in the entry's currency."""
-    named = [a for a in accounts if a.ledger_account == entry.other_account]
-    if len(named) != 1:
-        which = f"accounts {', '.join(repr(a.id) for a in named)} all have" if named else "no account has"
-        return None, (
-            f"a transfer to {entry.other_account}: {which} that ledger_account in the config, so recon cannot tell "
-            "which Xero bank account it went to; book it in Xero as a bank transfer"
-        )
-    other = named[0]
-    if other.id == source.id:
-        return None, f"a transfer to its own account '{other.id}': book it by hand"
+def _destination(entry: NewEntry, accounts: Sequence[AccountSettings]) -> tuple[AccountSettings | None, str]:
+    """The account the money went to (`entry.transfer_to`), with a Xero bank account in the entry's currency."""
+    other = next((a for a in accounts if a.id == entry.transfer_to), None)
+    if other is None:
+        return None, f"a transfer to account '{entry.transfer_to}', which is not in the config"
     if not (other.xero_bank_account_id or other.xero_bank_account_code):
         return None, (
             f"account '{other.id}' needs xero_bank_account_id (or xero_bank_account_code) "
