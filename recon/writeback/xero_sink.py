@@ -283,7 +283,9 @@ class XeroSink:
         writes = [op for op in plan.operations if isinstance(op, XeroWrite)]
         created: dict[str, str] = {}
         refused: list[str] = []
-        for collection in dict.fromkeys(w.collection for w in writes):
+        # transactions first: Xero refuses a PUT /BankTransfers whole for one bad transfer (no summarizeErrors),
+        # and a refusal stops the write-back there
+        for collection in (BANK_TRANSACTIONS, BANK_TRANSFERS):
             of_kind = [w for w in writes if w.collection is collection]
             for start in range(0, len(of_kind), WRITE_BATCH):
                 batch = of_kind[start : start + WRITE_BATCH]
