@@ -27,6 +27,7 @@ import polars as pl
 from importers.base import Extract, StatementBalance
 from importers.csv_amounts import amount_columns, first_amount_reading
 from importers.csv_dates import date_columns, first_date_reading
+from importers.csv_header import column_position
 from importers.csv_profile import ColumnRef, CsvProfile
 from importers.csv_text_roles import is_description, joined, or_null, raw_from_fields, role_text, tidy, untidy
 from recon.errors import Problem
@@ -51,10 +52,8 @@ def _resolve(fields: pl.DataFrame, ref: ColumnRef) -> str | None:
     """The frame column a profile reference means, or None when the file lacks it."""
     if isinstance(ref, int):
         return fields.columns[ref - 1] if 1 <= ref <= fields.width else None
-    wanted = ref.strip()
-    if wanted in fields.columns:
-        return wanted
-    return next((c for c in fields.columns if c.lower() == wanted.lower()), None)
+    position = column_position(fields.columns, ref)
+    return None if position is None else fields.columns[position]
 
 
 def _quoted(expr: pl.Expr) -> pl.Expr:

@@ -17,7 +17,7 @@ import polars as pl
 from importers.csv_profile import CsvProfile
 from importers.text_decoding import is_utf8
 
-__all__ = ["HEADER_SEARCH_LINES", "header_index", "named_columns", "profile_matches", "split_lines"]
+__all__ = ["HEADER_SEARCH_LINES", "column_position", "header_index", "named_columns", "profile_matches", "split_lines"]
 
 HEADER_SEARCH_LINES = 60
 """How many lines after `skip_lines` are searched for a `header_pattern`."""
@@ -49,6 +49,16 @@ def _header_names(line: str, profile: CsvProfile) -> list[str]:
     return [(v or "").strip() for v in frame.row(0)] if frame.height else []
 
 
+def column_position(names: list[str], ref: str) -> int | None:
+    """Where the column a profile names by `ref` is among a file's column `names`: the exact
+    name (surrounding spaces aside) first, else the same name in any case; None if absent."""
+    wanted = ref.strip()
+    exact = next((i for i, name in enumerate(names) if name == wanted), None)
+    if exact is not None:
+        return exact
+    return next((i for i, name in enumerate(names) if name.lower() == wanted.lower()), None)
+
+
 def _without_bom(encoding: str) -> str:
     """The codec that reads `encoding` with a UTF-8 byte order mark dropped: it is not part of the first name."""
     return "utf-8-sig" if is_utf8(encoding) else encoding
@@ -63,9 +73,9 @@ def profile_matches(profile: CsvProfile, head: bytes) -> bool:
     index = header_index(lines, profile)
     if index is None:
         return False
-    names = {n.lower() for n in _header_names(lines[index], profile)}
+    names = _header_names(lines[index], profile)
     wanted = [ref for ref in profile.columns.refs().values() if isinstance(ref, str)]
-    return bool(wanted) and all(ref.strip().lower() in names for ref in wanted)
+    return bool(wanted) and all(column_position(names, ref) is not None for ref in wanted)
 
 
 def named_columns(profile: CsvProfile, header: str) -> list[int] | None:
@@ -79,13 +89,8 @@ def named_columns(profile: CsvProfile, header: str) -> list[int] | None:
     if any(isinstance(ref, int) for ref in refs):
         return None
     names = _header_names(header, profile)
-    wanted: set[int] = set()
-    for ref in refs:
-        key = str(ref).strip()
-        index = next((i for i, n in enumerate(names) if n == key), None)
-        if index is None:
-            index = next((i for i, n in enumerate(names) if n.lower() == key.lower()), None)
-        if index is None:
-            return None
-        wanted.add(index)
+    positions = {column_position(names, str(ref)) for ref in refs}
+    if None in positions:
+        return None
+    wanted = {p for p in positions if p is not None}
     return sorted(wanted) if len(wanted) < len(names) else None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from importers.base import Extract
 from importers.csv_bank import CsvBankImporter, detect_profile
+from importers.csv_header import named_columns, profile_matches
 from importers.csv_profile import CsvProfile, builtin_profile_names, load_profile, parse_profile
 from recon.config import AccountSettings
 from recon.errors import ConfigError
@@ -302,6 +303,15 @@ def test_quoted_newlines_keep_later_line_numbers(tmp_path: Path) -> None:
     text = 'd,a,t\n2024-01-01,1.00,"two\nlines"\n2024-01-02,x,y\n'
     ex = read(write(tmp_path, text), profile)
     assert [(p.line, p.field) for p in ex.problems] == [(4, "a")]
+
+
+def test_column_names_are_found_in_any_case_an_exact_name_first(tmp_path: Path) -> None:
+    profile = profile_of('date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "Date"\namount = "Amount"\ndescription = "Memo"\n')
+    text = "DATE,amount,Amount,MEMO,Other\n2024-01-01,9.99,1.25,Coffee,x\n"
+    path = write(tmp_path, text)
+    assert amounts(read(path, profile)) == [125]  # "Amount" as written, not "amount"
+    assert profile_matches(profile, path.read_bytes())
+    assert named_columns(profile, text.splitlines()[0]) == [0, 2, 3]
 
 
 def test_missing_column_is_named_with_the_header_line(tmp_path: Path) -> None:
