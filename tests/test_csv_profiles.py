@@ -306,7 +306,9 @@ def test_quoted_newlines_keep_later_line_numbers(tmp_path: Path) -> None:
 
 
 def test_column_names_are_found_in_any_case_an_exact_name_first(tmp_path: Path) -> None:
-    profile = profile_of('date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "Date"\namount = "Amount"\ndescription = "Memo"\n')
+    profile = profile_of(
+        'date_formats = ["%Y-%m-%d"]\n[columns]\ndate = "Date"\namount = "Amount"\ndescription = "Memo"\n'
+    )
     text = "DATE,amount,Amount,MEMO,Other\n2024-01-01,9.99,1.25,Coffee,x\n"
     path = write(tmp_path, text)
     assert amounts(read(path, profile)) == [125]  # "Amount" as written, not "amount"
