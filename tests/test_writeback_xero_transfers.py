@@ -135,6 +135,17 @@ def test_a_transfer_xero_kept_refusing_with_500_is_shown_by_dry_run_and_booked_o
     assert len(_transfer_puts(xero)) == 4  # three 500s, one write
 
 
+def test_bank_transactions_are_booked_although_xero_refuses_the_transfers(
+    tmp_path: Path, xero: XeroServer, token: str
+) -> None:
+    config = _setup(tmp_path, base_url=xero.url)
+    xero.fail("PUT", *[Fault(500)] * 3, path="/BankTransfers")  # max_attempts = 3: the batch is refused
+    failed = recon("run", "--config", config)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert xero.transfers == []
+    assert sorted(xero.references()) == ["C1", "C3"]  # sent first, so a refused transfer does not hold them back
+
+
 def test_a_transfer_to_an_account_without_a_xero_bank_account_is_refused_naming_the_setting(
     tmp_path: Path, xero: XeroServer, token: str
 ) -> None:

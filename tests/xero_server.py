@@ -121,10 +121,16 @@ class XeroServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail(self, method: str, *faults: Fault) -> None:
-        """Answer the next requests of `method` with these faults, one each, in order."""
+    def fail(self, method: str, *faults: Fault, path: str | None = None) -> None:
+        """Answer the next requests of `method` (to `path` only, if given) with these faults, one each, in order."""
         with self._lock:
-            self._faults.setdefault(method, []).extend(faults)
+            self._faults.setdefault(method if path is None else f"{method} {path}", []).extend(faults)
+
+    def _next_fault(self, method: str, path: str) -> Fault | None:
+        for key in (f"{method} {path}", method):
+            if self._faults.get(key):
+                return self._faults[key].pop(0)
+        return None
 
     @property
     def token_url(self) -> str:
@@ -174,7 +180,7 @@ class XeroServer:
         )
         with self._lock:
             self.requests.append(record)
-            fault = self._faults.get(handler.command, []).pop(0) if self._faults.get(handler.command) else None
+            fault = self._next_fault(handler.command, split.path)
             if fault is not None and fault.expire_tokens:
                 self._valid_until.clear()
         if fault is not None and fault.status is not None:
