@@ -49,10 +49,29 @@ def _status_of(store: Store, match_id: str) -> str:
     return str(found["status"][0])
 
 
+def _take_rows(store: Store, match_id: str, bank_ids: list[str], ledger_ids: list[str]) -> None:
+    """Free the rows for a person's match `match_id`: engine matches (auto, suggested) holding any of
+    them are removed; another confirmed match holding one is refused, so no row is in two."""
+    holding = store.query(
+        """SELECT DISTINCT m.match_id, m.status FROM matches m JOIN match_links l USING (match_id)
+           WHERE m.status IN ('auto', 'suggested', 'confirmed') AND m.match_id <> ?
+           AND (list_contains(?, l.bank_txn_id) OR list_contains(?, l.ledger_entry_id))""",
+        [match_id, bank_ids, ledger_ids],
+    )
+    confirmed = sorted(holding.filter(pl.col("status") == "confirmed")["match_id"])
+    if confirmed:
+        raise UserError(f"rows already in confirmed match(es) {', '.join(confirmed)}; reject first")
+    stale = list(holding["match_id"])
+    store.con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [stale])
+    store.con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [stale])
+
+
 def _set_status(store: Store, match_id: str, status: str, *, action: str, by: str, note: str | None) -> None:
     with store.transaction():
         _status_of(store, match_id)
         bank_ids, ledger_ids = _linked_ids(store, match_id)
+        if status == "confirmed":  # a rejected match confirmed after all: its rows may be matched elsewhere by now
+            _take_rows(store, match_id, bank_ids, ledger_ids)
         store.con.execute("UPDATE matches SET status = ? WHERE match_id = ?", [status, match_id])
         _record(store, action=action, match_id=match_id, bank_ids=bank_ids, ledger_ids=ledger_ids, by=by, note=note)
 
@@ -94,18 +113,7 @@ def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, b
         accounts = set(bank["account_id"]) | set(ledger["account_id"])
         if len(accounts) != 1:
             raise UserError(f"rows of different accounts cannot be matched: {', '.join(sorted(accounts))}")
-        holding = store.query(
-            """SELECT DISTINCT m.match_id, m.status, m.origin FROM matches m JOIN match_links l USING (match_id)
-               WHERE m.status IN ('auto', 'suggested', 'confirmed') AND m.match_id <> ?
-               AND (list_contains(?, l.bank_txn_id) OR list_contains(?, l.ledger_entry_id))""",
-            [new_id, bank_ids, ledger_ids],
-        )
-        confirmed = holding.filter(pl.col("status") == "confirmed")
-        if not confirmed.is_empty():
-            raise UserError(f"rows already in confirmed match(es) {', '.join(confirmed['match_id'])}; reject first")
-        stale = list(holding["match_id"])
-        con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [stale])
-        con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [stale])
+        _take_rows(store, new_id, bank_ids, ledger_ids)
         con.execute("DELETE FROM match_links WHERE match_id = ?", [new_id])
         con.execute("DELETE FROM matches WHERE match_id = ?", [new_id])
 

@@ -6,6 +6,7 @@ import csv
 import getpass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.helpers import recon
@@ -126,6 +127,49 @@ def test_a_hand_match_whose_totals_differ_is_refused_unless_allowed(
     assert query(store, "SELECT DISTINCT amount_diff_minor FROM match_links WHERE match_id = ?", [match_id]) == [
         (53000,)
     ]
+
+
+def _accepted_links(store: Path, bank_txn_id: str) -> list[tuple[object, ...]]:
+    return query(
+        store,
+        "SELECT m.match_id, m.status FROM matches m JOIN match_links l USING (match_id) "
+        "WHERE l.bank_txn_id = ? AND m.status IN ('auto', 'suggested', 'confirmed') ORDER BY ALL",
+        [bank_txn_id],
+    )
+
+
+def test_a_rejected_match_confirmed_later_never_puts_a_row_in_two_matches(
+    ran: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    ((bank_row,),) = query(store, "SELECT bank_txn_id FROM match_links WHERE match_id = ?", [ids.gsuite_suggestion])
+    assert run_cli(capsys, "review", "reject", ids.gsuite_suggestion, "--config", ran)[0] == 0
+    code, out, err = run_cli(
+        capsys, "review", "match", "--bank", bank_row, "--ledger", ids.open_ledger, "--allow-difference",
+        "--config", ran,
+    )  # fmt: skip
+    assert code == 0, err
+    by_hand = out.split()[1]
+
+    code, _, err = run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)
+    assert code == 2
+    assert f"rows already in confirmed match(es) {by_hand}; reject first" in err
+    assert _status(store, ids.gsuite_suggestion) == "rejected"
+    assert _accepted_links(store, bank_row) == [(by_hand, "confirmed")]
+
+    # the engine matched the row elsewhere meanwhile: a person's confirmation wins over it
+    ((hand_decision,),) = query(store, "SELECT decision_id FROM review_decisions WHERE match_id = ?", [by_hand])
+    assert run_cli(capsys, "undo", str(hand_decision), "--config", ran)[0] == 0
+    con = duckdb.connect(str(store))
+    con.execute("INSERT INTO matches SELECT * REPLACE ('engine-elsewhere' AS match_id, 'auto' AS status) "
+                "FROM matches WHERE match_id = ?", [ids.gsuite_suggestion])  # fmt: skip
+    con.execute("INSERT INTO match_links SELECT * REPLACE ('engine-elsewhere' AS match_id) FROM match_links "
+                "WHERE match_id = ?", [ids.gsuite_suggestion])  # fmt: skip
+    con.close()
+    code, _, err = run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)
+    assert code == 0, err
+    assert _accepted_links(store, bank_row) == [(ids.gsuite_suggestion, "confirmed")]
 
 
 def test_comma_separated_ids_and_unknown_rows(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
