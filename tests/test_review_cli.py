@@ -143,7 +143,8 @@ def test_a_rejected_match_confirmed_later_never_puts_a_row_in_two_matches(
 ) -> None:
     store = ran.parent / "recon.duckdb"
     ids = demo_review(store)
-    ((bank_row,),) = query(store, "SELECT bank_txn_id FROM match_links WHERE match_id = ?", [ids.gsuite_suggestion])
+    ((linked,),) = query(store, "SELECT bank_txn_id FROM match_links WHERE match_id = ?", [ids.gsuite_suggestion])
+    bank_row = str(linked)
     assert run_cli(capsys, "review", "reject", ids.gsuite_suggestion, "--config", ran)[0] == 0
     code, out, err = run_cli(
         capsys, "review", "match", "--bank", bank_row, "--ledger", ids.open_ledger, "--allow-difference",
