@@ -81,9 +81,22 @@ def confirm(store: Store, match_id: str, *, by: str, note: str | None = None) ->
     _set_status(store, match_id, "confirmed", action="confirm", by=by, note=note)
 
 
-def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> None:
-    """A person rejects the match: its rows are open again and the same pairing is never proposed again."""
+def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> str | None:
+    """A person rejects the match: its rows are open again and the same pairing is never proposed again.
+
+    Returns a note for the person when write-back has already marked its entries cleared in a
+    book: recon never takes back what it wrote, so they undo that in the book themselves."""
     _set_status(store, match_id, "rejected", action="reject", by=by, note=note)
+    written = store.query(
+        """SELECT DISTINCT w.target, w.ledger_location, w.bank_id FROM writeback_log w
+           JOIN match_links l ON w.item_key = l.ledger_entry_id
+           WHERE l.match_id = ? AND w.action = 'clear' AND w.status = 'done' ORDER BY ALL""",
+        [match_id],
+    )
+    if written.is_empty():
+        return None
+    places = "; ".join(f"{location or target} (bank-id {bank_id})" for target, location, bank_id in written.iter_rows())
+    return f"already written back, marked cleared at {places}: recon does not undo that, edit the book by hand"
 
 
 def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, by: str, note: str | None = None) -> str:

@@ -137,8 +137,10 @@ def reject(ctx: click.Context, match_id: str, config_path: Path | None, by: str 
     """Reject a match: its rows are open again and the same pairing is never proposed again."""
     by = _decider_of(ctx, by)
     with _open(_config_of(ctx, config_path)) as store:
-        decide.reject(store, match_id, by=by, note=note)
+        written_back = decide.reject(store, match_id, by=by, note=note)
     click.echo(f"match {match_id} rejected by {by}")
+    if written_back:
+        click.echo(f"note: {written_back}", err=True)
 
 
 @review.command("match")

@@ -313,3 +313,32 @@ def test_a_write_beancount_would_refuse_is_put_back_and_reported(
     assert [t.error for t in summary.failed if "beancount refused the book as recon would write it" in str(t.error)]
     assert book.read_bytes() == before
     assert not (tmp_path / "books" / "recon.beancount").exists()
+
+
+def test_rejecting_a_match_already_written_back_tells_where_the_book_says_cleared(tmp_path: Path) -> None:
+    from tests.helpers import recon
+
+    config = make_setup(tmp_path, fmt="beancount", txns=story())
+    with open_store(config.store_path) as store:
+        import_and_match(store, config)
+        write_back(store, config, run_id="r1", new_entries=[])
+        ((match_id, bank_id),) = store.con.execute(
+            "SELECT m.match_id, w.bank_id FROM matches m JOIN match_links l USING (match_id) "
+            "JOIN writeback_log w ON w.item_key = l.ledger_entry_id AND w.action = 'clear' AND w.status = 'done' "
+            "ORDER BY m.match_id LIMIT 1"
+        ).fetchall()
+        ((not_written,),) = store.con.execute(
+            "SELECT match_id FROM matches WHERE match_id <> ? ORDER BY match_id LIMIT 1", [match_id]
+        ).fetchall()
+        store.con.execute("DELETE FROM writeback_log WHERE item_key IN "
+                          "(SELECT ledger_entry_id FROM match_links WHERE match_id = ?)", [not_written])  # fmt: skip
+
+    rejected = recon("review", "reject", match_id, "--config", tmp_path / "recon.toml")
+    assert rejected.returncode == 0, rejected.stderr
+    assert f"match {match_id} rejected" in rejected.stdout
+    assert re.search(rf"already written back, marked cleared at books/main\.beancount:\d+ \(bank-id {bank_id}\)",
+                     rejected.stderr), rejected.stderr  # fmt: skip
+    assert "edit the book by hand" in rejected.stderr
+    quiet = recon("review", "reject", not_written, "--config", tmp_path / "recon.toml")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "written back" not in quiet.stderr

@@ -54,8 +54,8 @@ def _confirm(store: Store, payload: dict[str, Any], by: str) -> str:
 
 def _reject(store: Store, payload: dict[str, Any], by: str) -> str:
     match_id = _text(payload, "match_id")
-    review.reject(store, match_id, by=by, note=_note(payload))
-    return f"match {match_id} rejected"
+    written_back = review.reject(store, match_id, by=by, note=_note(payload))
+    return f"match {match_id} rejected" + (f"; {written_back}" if written_back else "")
 
 
 def _match(store: Store, payload: dict[str, Any], by: str) -> str:
