@@ -11,11 +11,13 @@ and rows flagged as duplicates (`recon.dedup`) stay out until the flag is dismis
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import polars as pl
 
+from recon import __version__
 from recon.config import MatchingSettings
 from recon.match import match
 from recon.match.differences import apply_difference_rules
@@ -88,8 +90,57 @@ def _difference_rules(store: Store) -> pl.DataFrame:
     )
 
 
+PROVENANCE = ("source_file", "source_line", "source_element", "batch_id", "raw")
+"""Where a row came from: never read by the matcher, so not part of what a run's result depends on."""
+
+
+def _fingerprint(
+    bank: pl.DataFrame,
+    ledger: pl.DataFrame,
+    rejected_pairs: pl.DataFrame,
+    rejected_groups: frozenset[str],
+    difference_rules: pl.DataFrame,
+    settings: MatchingSettings,
+) -> str:
+    """One hash of everything a match run's result depends on (row order aside)."""
+    digest = hashlib.sha256(f"recon {__version__} polars {pl.__version__}\n{settings.model_dump_json()}\n".encode())
+    open_rules = difference_rules.filter(pl.col("bank_txn_id").is_in(bank["txn_id"].implode()))
+    for frame, key in (
+        (bank.drop(PROVENANCE, strict=False), ["txn_id"]),
+        (ledger.drop(PROVENANCE, strict=False), ["entry_id"]),
+        (rejected_pairs.select("bank_txn_id", "ledger_entry_id"), ["bank_txn_id", "ledger_entry_id"]),
+        (open_rules, ["bank_txn_id"]),
+    ):
+        digest.update(f"{frame.columns}|{frame.height}\n".encode())
+        if frame.height:
+            digest.update(frame.sort(key).hash_rows(seed=0).to_numpy().tobytes())
+    digest.update("\n".join(sorted(rejected_groups)).encode())
+    return digest.hexdigest()
+
+
+def _settled(store: Store) -> str | None:
+    rows = store.con.execute("SELECT fingerprint FROM match_settled").fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def _summary_as_stored(store: Store) -> MatchSummary:
+    """The summary of a run that found nothing new to match: no new auto match, the rest as stored."""
+    ((suggested,),) = store.con.execute("SELECT count(*) FROM matches WHERE status = 'suggested'").fetchall()
+    ((open_bank, open_ledger),) = store.con.execute(
+        "SELECT count(*) FILTER (side = 'bank'), count(*) FILTER (side = 'ledger') FROM open_items"
+    ).fetchall()
+    return MatchSummary(auto=0, suggested=int(suggested), open_bank=int(open_bank), open_ledger=int(open_ledger),
+                        candidate_pairs=0)  # fmt: skip
+
+
 def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> MatchSummary:
-    """One match run, one transaction."""
+    """One match run, one transaction.
+
+    Matching is incremental: rows in auto matches are not scored again, so a rerun can see a
+    row's rival gone (matched for sure elsewhere) and decide that row differently. A run
+    whose inputs are exactly what the last run left (no new rows, no change to a row, no
+    new decision, the same settings and difference rules) therefore changes nothing: what
+    the last run left is stored as a fingerprint (`match_settled`)."""
     with store.transaction() as con:
         bank = _frame(
             store,
@@ -108,8 +159,15 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
             LEDGER_ENTRIES.polars_schema,
         )
         rejected_pairs, rejected_groups = rejected_by_people(store)
+        difference_rules = _difference_rules(store)
+
+        def fingerprint(bank: pl.DataFrame, ledger: pl.DataFrame) -> str:
+            return _fingerprint(bank, ledger, rejected_pairs, rejected_groups, difference_rules, settings)
+
+        if fingerprint(bank, ledger) == _settled(store):
+            return _summary_as_stored(store)
         result = match(bank, ledger, settings=settings, rejected=rejected_pairs, rejected_match_ids=rejected_groups)
-        result = replace(result, matches=apply_difference_rules(result.matches, result.links, _difference_rules(store)))
+        result = replace(result, matches=apply_difference_rules(result.matches, result.links, difference_rules))
 
         now = datetime.now(UTC).replace(tzinfo=None)
         new_matches = result.matches.with_columns(
@@ -145,6 +203,14 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
         con.execute("INSERT INTO open_items SELECT side, row_id, account_id, reason, run_id FROM new_open")
         for name in ("new_matches", "new_links", "new_open"):
             con.unregister(name)
+        auto = result.matches.filter(pl.col("status") == "auto")["match_id"].implode()
+        taken = result.links.filter(pl.col("match_id").is_in(auto))
+        left = fingerprint(
+            bank.filter(~pl.col("txn_id").is_in(taken["bank_txn_id"].implode())),
+            ledger.filter(~pl.col("entry_id").is_in(taken["ledger_entry_id"].implode())),
+        )
+        con.execute("DELETE FROM match_settled")
+        con.execute("INSERT INTO match_settled VALUES (?, ?, ?)", [left, run_id, now])
 
     statuses = result.matches["status"]
     sides = result.open_items["side"]

@@ -82,6 +82,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "AND contains(error, 'recon does not write Xero''s bank transfers')"
         ],
     ),
+    Migration(
+        10,
+        "match_settled: what the last match run left, so a run with nothing new to match changes nothing",
+        lambda: [tables.MATCH_SETTLED],
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS runs (
     error VARCHAR                        -- message of the failure, if any
 )"""
 
+MATCH_SETTLED = """
+CREATE TABLE IF NOT EXISTS match_settled (
+    fingerprint VARCHAR NOT NULL,        -- hash of what the next match run would read, as the last run left it
+    run_id VARCHAR NOT NULL,             -- the match run that left it
+    settled_at TIMESTAMP NOT NULL
+)"""
+
 OPEN_ITEMS = """
 CREATE TABLE IF NOT EXISTS open_items (
     side VARCHAR NOT NULL,               -- bank | ledger
