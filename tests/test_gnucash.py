@@ -380,6 +380,8 @@ def test_lock_held_by_gnucash_refuses_with_exit_2_and_leaves_the_book_unchanged(
     )
     assert str(book) in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+    assert "written:" not in result.stdout  # nothing was
+    assert f"failed, not all written, planned: {len(story())} cleared" in result.stdout
     assert book.read_bytes() == locked
     with sqlite3.connect(book) as con:
         con.execute("DELETE FROM gnclock")

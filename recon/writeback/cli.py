@@ -54,7 +54,7 @@ def report_summary(summary: WritebackSummary) -> None:
 
 
 def _line(target: TargetResult, *, dry_run: bool) -> str:
-    verb = "would write" if dry_run else "written"
+    verb = "would write" if dry_run else "failed, not all written, planned" if target.error else "written"
     parts = [
         f"{target.count('change', 'clear')} cleared",
         f"{target.count('change', 'add')} new entries",
