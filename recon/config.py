@@ -238,6 +238,7 @@ class Config(_Settings):
     notify: NotifySettings = NotifySettings()
     xero: XeroSettings | None = None
     base_dir: Path = Field(Path("."), exclude=True)
+    config_file: Path | None = Field(None, exclude=True)  # the file it was read from, for messages
 
     @field_validator("accounts")
     @classmethod
@@ -336,9 +337,11 @@ def load_config(path: Path | str) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    if "base_dir" in data:
-        raise ConfigError(f"{path}: key 'base_dir': unknown key")
+    for internal in ("base_dir", "config_file"):
+        if internal in data:
+            raise ConfigError(f"{path}: key '{internal}': unknown key")
     data["base_dir"] = path.resolve().parent
+    data["config_file"] = path
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from importers import detect
+from recon.categorize import load_rules
 from recon.config import BankSource, Config, LedgerSource
 from recon.errors import ReconError
 from recon.store import open_store
@@ -165,13 +166,15 @@ def _output_check(config: Config) -> Check:
 
 
 def _rules_checks(config: Config) -> list[Check]:
+    """The rules load as `recon run` loads them: every file found, every rule valid."""
     if not config.rules.paths:
         return []
-    files, unmatched = config.expand(config.rules.paths)
-    checks = [Check("rules", False, f"no rule file matches '{p}'") for p in unmatched]
-    if files:
-        checks.append(Check("rules", True, f"{len(files)} rule file(s)"))
-    return checks
+    try:
+        ruleset, _ = load_rules(config)
+    except ReconError as exc:
+        return [Check("rules", False, str(exc))]
+    files = len(ruleset.files)
+    return [Check("rules", True, f"{len(ruleset.rules)} valid rules in {files} file{'s' if files != 1 else ''}")]
 
 
 def diagnose(config: Config) -> list[Check]:

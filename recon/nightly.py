@@ -114,11 +114,12 @@ def _match_totals(store: Store) -> dict[str, int]:
 def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) -> RunOutcome:
     """Import every source, match, write the reports (or, with dry_run, only read and check the sources)."""
     jobs, warnings = jobs_from_config(config)
-    ruleset, rule_warnings = load_rules(config)  # a bad rule file stops the run before it changes anything
-    warnings = [*warnings, *rule_warnings]
     with open_store(config.store_path) as store:
         sync_accounts(store, config)
         with logged_run(store, "run --dry-run" if dry_run else "run") as run:
+            # a bad rule file stops the run before it changes anything; `runs` records why
+            ruleset, rule_warnings = load_rules(config)
+            warnings = [*warnings, *rule_warnings]
             outcome = RunOutcome(run.run_id, dry_run, warnings=list(warnings))
             for warning in warnings:
                 reporter.warning("config.warning", warning)

@@ -29,6 +29,7 @@ from recon.store.migrations import LATEST_VERSION, current_version
 __all__ = ["rules"]
 
 DEFAULT_CONFIG = Path("recon.toml")
+PROGRESS_FROM_RULES = 1000  # checks of this many rules say on stderr what they are doing
 
 
 @dataclass
@@ -36,6 +37,13 @@ class _Setup:
     config: Config | None
     ruleset: RuleSet
     warnings: list[str]
+
+    @property
+    def unchecked(self) -> str:
+        """What could not be checked for want of a config ('' when there is one)."""
+        if self.config is not None:
+            return ""
+        return "account names (account, transfer_to) not checked: no config (give --config recon.toml)"
 
     @property
     def default_account(self) -> str:
@@ -111,13 +119,16 @@ def check(config_path: Path | None, files: tuple[Path, ...], strict: bool) -> No
         if store:
             store.close()
     examples = example_rows(setup.ruleset, default_account=setup.default_account, currencies=setup.currencies)
-    findings = lint(setup.ruleset, history=history, examples=examples)
+    long_check = len(setup.ruleset.rules) >= PROGRESS_FROM_RULES
+    progress = (lambda message: click.echo(f"rules check: {message} ...", err=True)) if long_check else None
+    findings = lint(setup.ruleset, history=history, examples=examples, progress=progress)
     for finding in findings:
         click.echo(str(finding))
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     seen = f", checked against {history.height} stored bank rows" if history is not None else ""
-    click.echo(f"{_summary_line(setup)}{seen}: {errors} errors, {warnings} warnings")
+    skipped = f" ({setup.unchecked})" if setup.unchecked else ""
+    click.echo(f"{_summary_line(setup)}{seen}: {errors} errors, {warnings} warnings{skipped}")
     if errors or (strict and warnings):
         raise UserError("rules check failed" + ("" if errors else " (--strict: warnings count)"))
 
@@ -176,13 +187,20 @@ def _show_dry_run(result: DryRun, *, show: int) -> None:
 @rules.command()
 @config_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="rule file to write (default: print)")
-@click.option("--min-support", default=3, show_default=True, help="rows that must back a suggestion")
-@click.option("--min-confidence", default=0.9, show_default=True, help="share of matched rows that must agree")
+@click.option(
+    "--min-support", default=3, show_default=True, type=click.IntRange(min=1), help="rows that must back a suggestion"
+)
+@click.option(
+    "--min-confidence", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+    help="share of the stored rows a suggestion matches that must agree (0 to 1)",
+)  # fmt: skip
 def suggest(config_path: Path | None, output: Path | None, min_support: int, min_confidence: float) -> None:
     """Propose rules from history (categories people gave, matched payees) as a YAML rule file to review."""
     config = load_config(config_path or DEFAULT_CONFIG)
     if output is not None and output.exists():
         raise UserError(f"{output} exists; suggestions are never written over a file (choose another name)")
+    if output is not None and not output.parent.is_dir():
+        raise UserError(f"{output}: the folder {output.parent} does not exist")
     existing = load_rules(config)[0] if config.rules.paths else None
     store = _open_history_store(config)
     if store is None:
@@ -194,5 +212,9 @@ def suggest(config_path: Path | None, output: Path | None, min_support: int, min
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        with output.open("x", encoding="utf-8") as out:  # "x": never over a file made meanwhile
+            out.write(text)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write the suggestions: {exc.strerror or exc}") from None
     click.echo(f"{len(suggestions)} suggested rules written to {shown_path(output)}; review them before use")

@@ -16,6 +16,7 @@ Invalid files, unknown keys and bad regexes are refused when the rules load (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,16 +46,24 @@ class Finding:
         return f"{self.rule.where}: {self.severity}: rule '{self.rule.name}': {self.message}"
 
 
-def lint(ruleset: RuleSet, *, history: pl.DataFrame | None, examples: pl.DataFrame | None = None) -> list[Finding]:
-    """Check `ruleset`; `history` are the stored bank rows (None: no store), `examples` the example rows."""
+def lint(
+    ruleset: RuleSet, *, history: pl.DataFrame | None, examples: pl.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Finding]:  # fmt: skip
+    """Check `ruleset`; `history` are the stored bank rows (None: no store), `examples` the example rows.
+
+    `progress` is told what is being done (for long checks)."""
+    say = progress or (lambda _message: None)
     compiled = compile_rules(ruleset)
     atoms = [condition_atoms(r.rule.when) for r in ruleset.rules]
+    say(f"looking for rules that can never apply ({len(ruleset.rules)} rules)")
     findings = _unreachable(ruleset, atoms)
     proven = {f.rule.order for f in findings}
     samples = [f for f in (history, examples) if f is not None and not f.is_empty()]
     if not samples or not compiled:
         return findings
     rows = pl.concat([s.select(RULE_INPUT.names()) for s in samples])
+    say(f"matching {len(compiled)} rules against {rows.height} stored and example rows")
     matrix = match_array(prepare(rows), compiled)
     descriptions = rows["description"].to_list()
     if history is not None:
@@ -67,12 +76,12 @@ def lint(ruleset: RuleSet, *, history: pl.DataFrame | None, examples: pl.DataFra
 def _unreachable(ruleset: RuleSet, atoms: list[list[Atom]]) -> list[Finding]:
     findings = []
     # a split rule lets rows it cannot split through, so it does not prove anything
-    stoppers = [(i, r) for i, r in enumerate(ruleset.rules) if r.rule.stop and not r.rule.then.split]
+    stoppers = [i for i, r in enumerate(ruleset.rules) if r.rule.stop and not r.rule.then.split]
+    candidates = _StopperIndex(stoppers, atoms)
     for j, later in enumerate(ruleset.rules):
-        for i, earlier in stoppers:
-            if i >= j:
-                break
+        for i in candidates.for_rule(j):
             if atoms_imply(atoms[j], atoms[i]):
+                earlier = ruleset.rules[i]
                 findings.append(
                     Finding(
                         "error", "unreachable", later,
@@ -82,6 +91,57 @@ def _unreachable(ruleset: RuleSet, atoms: list[list[Atom]]) -> list[Finding]:
                 )  # fmt: skip
                 break
     return findings
+
+
+_TEXT_KINDS = ("contains", "starts_with", "ends_with", "equals")
+
+
+class _StopperIndex:
+    """The earlier stopping rules that could be broader than a given rule, without comparing every pair.
+
+    A stopper is filed under one of its atoms that any proof must match: a text test by each of its
+    texts (a rule proves `contains X` only with a text that has X in it, and likewise for the other text
+    tests), an opaque test (regex, fuzzy, any, not) by its exact value. A rule then looks up the
+    substrings of its own texts and its own opaque atoms. Stoppers without such an atom are always tried.
+    """
+
+    def __init__(self, stoppers: list[int], atoms: list[list[Atom]]):
+        self.atoms = atoms
+        self.by_text: dict[tuple[str, str], list[int]] = {}
+        self.by_opaque: dict[Atom, list[int]] = {}
+        self.always: list[int] = []
+        for i in stoppers:
+            text = next((a for a in atoms[i] if a.kind in _TEXT_KINDS), None)
+            opaque = next((a for a in atoms[i] if a.kind == "opaque"), None)
+            if text is not None:
+                for value in text.value:  # type: ignore[attr-defined]
+                    self.by_text.setdefault((text.field, value), []).append(i)
+            elif opaque is not None:
+                self.by_opaque.setdefault(opaque, []).append(i)
+            else:
+                self.always.append(i)
+
+    def for_rule(self, j: int) -> list[int]:
+        """Stoppers before rule `j` that may be broader than it, in evaluation order."""
+        found = {i for i in self.always if i < j}
+        for atom in self.atoms[j]:
+            if atom.kind == "opaque":
+                found.update(i for i in self.by_opaque.get(atom, ()) if i < j)
+            elif atom.kind in _TEXT_KINDS:
+                # every alternative must be proven; the first one is enough to narrow the search
+                text = min(atom.value, key=len)  # type: ignore[call-overload]
+                for key in self._keys_within(atom.field, text):
+                    found.update(i for i in self.by_text[key] if i < j)
+        return sorted(found)
+
+    def _keys_within(self, field: str, text: str) -> list[tuple[str, str]]:
+        if len(text) > _LONG_TEXT:  # fewer keys than substrings
+            return [k for k in self.by_text if k[0] == field and k[1] in text]
+        pieces = {(field, text[a:b]) for a in range(len(text) + 1) for b in range(a, len(text) + 1)}
+        return [k for k in pieces if k in self.by_text]
+
+
+_LONG_TEXT = 80
 
 
 def _never_matches(compiled: list[CompiledRule], matrix: np.ndarray, stored: int) -> list[Finding]:

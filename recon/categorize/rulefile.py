@@ -101,10 +101,20 @@ def shown_path(path: Path, base: Path | None = None) -> str:
 
 
 def load_rules(config: Config) -> tuple[RuleSet, list[str]]:
-    """The rule set the config's `[rules] paths` name, and warnings for patterns that matched no file."""
+    """The rule set the config's `[rules] paths` name (and warnings: none at present).
+
+    A pattern that matches no file is an error like a mistake in a rule file: running without
+    the rules it meant would replace their categorizations with nothing."""
     files, unmatched = config.expand(config.rules.paths)
-    warnings = [f"[rules] paths: '{pattern}' matches no file" for pattern in unmatched]
-    return load_rule_files(files, accounts=[a.id for a in config.accounts]), warnings
+    if unmatched:
+        shown = shown_path(config.config_file) if config.config_file else "the config"
+        raise RuleFileError(
+            [
+                RuleProblem(shown, None, "rules.paths", f"'{pattern}' matches no file (in {config.base_dir})")
+                for pattern in unmatched
+            ]
+        )
+    return load_rule_files(files, accounts=[a.id for a in config.accounts]), []
 
 
 def load_rule_files(paths: Sequence[Path], *, accounts: Collection[str] | None = None) -> RuleSet:

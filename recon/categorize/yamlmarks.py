@@ -69,11 +69,15 @@ def read_yaml(path: Path) -> tuple[Located | None, list[Problem]]:
     """Read `path`; on failure return the problems (unreadable file, bad YAML, duplicate keys)."""
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None, [Problem(shown, None, None, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         return None, [Problem(shown, None, None, f"cannot read the file: {exc}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [_not_utf8(shown, data, exc.start)]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -91,6 +95,16 @@ def read_yaml(path: Path) -> tuple[Located | None, list[Problem]]:
     except _DuplicateKeyError as dup:
         return None, [Problem(shown, dup.line, dup.key, f"key written twice (first on line {dup.first_line})")]
     return located, []
+
+
+def _not_utf8(shown: str, data: bytes, offset: int) -> Problem:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return Problem(
+        shown, line, None,
+        f"column {column}: byte 0x{data[offset]:02x} is not UTF-8; save the file as UTF-8",
+    )  # fmt: skip
 
 
 def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
