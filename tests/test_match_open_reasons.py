@@ -1,4 +1,4 @@
-"""open_reasons by index arithmetic equals the plain definition by joins."""
+"""open_reasons by index arithmetic equals the plain definition by joins; a person's rejection is a reason."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.config import MatchingSettings
-from recon.match import decision
+from recon.match import decision, match
 from recon.match.decision import open_reasons
+from tests.match_rows import bank_rows, ledger_rows
 
 SETTINGS = MatchingSettings()
 
@@ -66,3 +67,18 @@ def test_open_reasons_equal_the_join_definition(
         settings=SETTINGS,
     )  # fmt: skip
     assert found.sort("b_idx").equals(expected.sort("b_idx"))
+
+
+def test_a_row_whose_only_candidate_a_person_rejected_says_so() -> None:
+    bank = bank_rows({"id": "b1", "day": 10, "amount": -7200, "description": "GOOGLE WORKSPACE"})
+    ledger = ledger_rows(
+        {"id": "l1", "day": 10, "amount": -7200, "description": "Google Workspace"},
+        {"id": "l2", "day": 40, "amount": -7200, "description": "Google Workspace"},  # same amount, outside the window
+    )
+    rejected = pl.DataFrame({"bank_txn_id": ["b1"], "ledger_entry_id": ["l1"]})
+    result = match(bank, ledger, settings=SETTINGS, rejected=rejected)
+    reasons = dict(result.open_items.select("row_id", "reason").iter_rows())
+    assert reasons == {"b1": "rejected", "l1": "rejected", "l2": "outside_date_window"}
+    # once the rejected row is gone (matched, deleted), the reason is what is left
+    alone = match(bank, ledger.filter(pl.col("entry_id") == "l2"), settings=SETTINGS, rejected=rejected)
+    assert dict(alone.open_items.select("row_id", "reason").iter_rows())["b1"] == "outside_date_window"

@@ -25,6 +25,8 @@ OUTSIDE_DATE_WINDOW = "outside_date_window"
 AMOUNT_DIFFERS = "amount_differs"
 BELOW_THRESHOLD = "below_threshold"
 AMBIGUOUS = "ambiguous"
+REJECTED = "rejected"
+"""No candidate left but a pairing a person rejected."""
 TWIN_NOTE = "identical twin rows: any pairing gives the same books"
 
 
@@ -166,13 +168,15 @@ def open_reasons(
     *,
     same_amount_elsewhere: pl.DataFrame,
     settings: MatchingSettings,
+    rejected: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Reason code (`reason`) for every row of one side that ended in no match: the rows not in `matched`.
 
     `pairs` are all compared candidates (also those without the evidence a differing
     amount needs); `same_amount_elsewhere` lists the rows (`idx`) with a same-amount
-    row on the other side outside the date window. A row's best candidate (highest
-    score) says whether the amount differs or the score is too low.
+    row on the other side outside the date window; `rejected`, the rows (`idx`) a person
+    rejected a pairing of. A row's best candidate (highest score) says whether the amount
+    differs or the score is too low.
     """
     if not matched.is_empty():
         rows = rows.filter(~pl.col(idx).is_in(matched[idx].implode()))
@@ -186,9 +190,13 @@ def open_reasons(
     differs = np.zeros(len(row), dtype=bool)
     differs[has_candidate] = pairs["amount_diff_minor"].to_numpy()[best] != 0
     elsewhere = np.isin(row, same_amount_elsewhere[idx].to_numpy())
+    was_rejected = np.isin(row, rejected.to_numpy()) if rejected is not None else np.zeros(len(row), dtype=bool)
     reason = np.select(
-        [~has_candidate & elsewhere, ~has_candidate, differs, best_score < settings.suggest_threshold],
-        [OUTSIDE_DATE_WINDOW, NO_CANDIDATE, AMOUNT_DIFFERS, BELOW_THRESHOLD],
+        [
+            ~has_candidate & was_rejected, ~has_candidate & elsewhere, ~has_candidate, differs,
+            best_score < settings.suggest_threshold,
+        ],
+        [REJECTED, OUTSIDE_DATE_WINDOW, NO_CANDIDATE, AMOUNT_DIFFERS, BELOW_THRESHOLD],
         default=AMBIGUOUS,
-    )
+    )  # fmt: skip
     return rows.with_columns(pl.Series("reason", reason, dtype=pl.String))

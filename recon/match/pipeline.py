@@ -180,19 +180,29 @@ def _match_account(
 
     open_items = pl.concat(
         side_by_side(
-            lambda: _open_items(bank_open, ledger_open, all_scored, side="bank", settings=settings),
-            lambda: _open_items(ledger_open, bank_open, all_scored, side="ledger", settings=settings),
+            lambda: _open_items(bank_open, ledger_open, all_scored, rejected_idx, side="bank", settings=settings),
+            lambda: _open_items(ledger_open, bank_open, all_scored, rejected_idx, side="ledger", settings=settings),
         )
     )
     return MatchResult(matches, links, open_items.sort("side", "row_id"), all_scored.height)
 
 
 def _open_items(
-    rows: pl.DataFrame, others: pl.DataFrame, pairs: pl.DataFrame, *, side: str, settings: MatchingSettings
+    rows: pl.DataFrame,
+    others: pl.DataFrame,
+    pairs: pl.DataFrame,
+    rejected: pl.DataFrame,
+    *,
+    side: str,
+    settings: MatchingSettings,
 ) -> pl.DataFrame:
-    idx, row_id = ("b_idx", "txn_id") if side == "bank" else ("l_idx", "entry_id")
+    idx, row_id, other_idx = ("b_idx", "txn_id", "l_idx") if side == "bank" else ("l_idx", "entry_id", "b_idx")
     elsewhere = blocking.same_amount_elsewhere(rows, others, idx, days=OUTSIDE_WINDOW_PROBE_DAYS)
-    reasons = decision.open_reasons(rows, idx, pairs, rows.clear(), same_amount_elsewhere=elsewhere, settings=settings)
+    # a pairing a person rejected with a row that is still open
+    rejected_rows = rejected.filter(pl.col(other_idx).is_in(others[other_idx].implode()))[idx]
+    reasons = decision.open_reasons(
+        rows, idx, pairs, rows.clear(), same_amount_elsewhere=elsewhere, settings=settings, rejected=rejected_rows
+    )
     return reasons.select(pl.lit(side).alias("side"), pl.col(row_id).alias("row_id"), "account_id", "reason").cast(
         OPEN_SCHEMA  # type: ignore[arg-type]
     )

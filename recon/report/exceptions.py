@@ -15,6 +15,7 @@ REASON_TEXT = {
     "ambiguous": "several rows fit equally well: a person must choose",
     "amount_differs": "a candidate has a different amount (a fee? a typo?)",
     "outside_date_window": "a candidate with this amount is outside the date window",
+    "rejected": "its only candidate is a pairing a person rejected",
     "not_matched_yet": "not matched yet (run 'recon match')",
     "duplicate": "repeats another row: see the explanation",
     "to_book": "a person marked it to be booked by its rule",

@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS open_items (
     row_id VARCHAR NOT NULL,             -- txn_id or entry_id
     account_id VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,             -- no_candidate | outside_date_window | amount_differs | ambiguous
-                                         -- | below_threshold | candidate_taken
+                                         -- | below_threshold | candidate_taken | rejected
     run_id VARCHAR,                      -- match run that left it open
     PRIMARY KEY (side, row_id)
 )"""
