@@ -17,7 +17,7 @@ from recon.approved_entries import approved_new_entries
 from recon.categorize import categorize, load_rules
 from recon.config import Config
 from recon.dedup import flag_duplicates
-from recon.errors import ReconError
+from recon.errors import ReconError, UserError
 from recon.import_run import ImportTotals, import_jobs
 from recon.importing import jobs_from_config
 from recon.matching import MatchSummary, run_matching
@@ -43,11 +43,19 @@ class RunOutcome:
     match_totals: dict[str, int] = field(default_factory=dict)
     categorize_lines: list[str] = field(default_factory=list)
 
+    fixable_by_user: bool = False
+    """A failure is the user's to fix (configuration, credentials, a book held open): exit 2, as the step's
+    own command would; other failures (a service down, a crash) exit 1."""
+
     @property
     def exit_code(self) -> int:
-        if self.failures:
-            return 1
-        return 2 if self.imports.refused else 0
+        if self.fixable_by_user or self.imports.refused:
+            return UserError.exit_code
+        return 1 if self.failures else 0
+
+    def failed(self, message: str, *, exit_code: int) -> None:
+        self.failures.append(message)
+        self.fixable_by_user |= exit_code == UserError.exit_code
 
 
 def _step(name: str, outcome: RunOutcome, run: RunLog, reporter: Reporter, work: Callable[[], Any]) -> Any:
@@ -55,11 +63,11 @@ def _step(name: str, outcome: RunOutcome, run: RunLog, reporter: Reporter, work:
     try:
         return work()
     except ReconError as exc:
-        message = f"{name}: {exc}"
+        message, exit_code = f"{name}: {exc}", exc.exit_code
     except Exception as exc:  # a bug must not cost the other steps; it is logged with its traceback
         reporter.error("step.crash", "".join(traceback.format_exception(exc)).rstrip(), step=name)
-        message = f"{name}: internal error: {type(exc).__name__}: {exc}"
-    outcome.failures.append(message)
+        message, exit_code = f"{name}: internal error: {type(exc).__name__}: {exc}", 1
+    outcome.failed(message, exit_code=exit_code)
     run.failed("failed", message)
     reporter.error("step.failed", message, step=name)
     return None
@@ -83,7 +91,7 @@ def _sync_plaid(store: Store, config: Config, outcome: RunOutcome, run: RunLog, 
     run.summary["plaid_cursors"] = dict(store.con.execute("SELECT item_key, cursor FROM plaid_items").fetchall())
     error = failed_items_error(reports)
     if error is not None:
-        outcome.failures.append(f"plaid: {error}")
+        outcome.failed(f"plaid: {error}", exit_code=error.exit_code)
         run.failed("failed", f"plaid: {error}")
         reporter.error("plaid.failed", str(error))
 
@@ -100,7 +108,7 @@ def _write_back(store: Store, config: Config, outcome: RunOutcome, run: RunLog, 
     run.summary["writeback"] = summary.as_dict()
     for target in summary.failed:
         message = f"writeback: {target.target}: {target.error}"
-        outcome.failures.append(message)
+        outcome.failed(message, exit_code=target.error_exit_code)
         run.failed("failed", message)
         reporter.error("writeback.failed", message)
 
