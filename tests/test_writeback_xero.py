@@ -14,7 +14,7 @@ import pytest
 from recon.http_retry import retry_after_seconds
 from recon.store import Store, open_store
 from recon.writeback import NewEntry, write_back
-from recon.writeback.xero_sink import XeroSink, exact_json
+from recon.writeback.xero_sink import XeroRefusedError, XeroSink, exact_json
 from tests.helpers import count, recon
 from tests.writeback_books import BANK_ONLY, OPENING, StoryTxn, story
 from tests.xero_fixtures import TOKEN_ENV, free_port, import_bank, no_xero_credentials, xero_setup
@@ -55,7 +55,8 @@ def test_every_request_recon_sends_validates_against_xeros_spec(prism: str, tmp_
             entries = import_bank(store, config)
             summary = write_back(store, config, run_id="r1", new_entries=entries)
         assert config.xero is not None
-        XeroSink(Path(), target="doctor", settings=config.xero, account=config.accounts[0]).check()  # recon doctor
+        with pytest.raises(XeroRefusedError, match="is not a bank account"):  # Prism's example is an EXPENSE account
+            XeroSink(Path(), target="doctor", settings=config.xero, account=config.accounts[0]).check()  # doctor
         gets = [r for r in proxy.requests if r.method == "GET"]
         puts = [r for r in proxy.requests if r.method == "PUT"]
     assert gets
@@ -439,6 +440,13 @@ def test_doctor_checks_the_token_and_that_xero_knows_the_bank_account(
     assert f"bank account Business Checking (BANK, USD); token from {TOKEN_ENV}" in present.stdout
     assert TOKEN not in present.stdout + present.stderr
     assert [r.method for r in xero.requests] == ["GET"]
+    xero.bank_account |= {"Type": "EXPENSE", "Name": "Office Supplies"}
+    wrong = recon("doctor", "--config", tmp_path / "recon.toml")
+    assert wrong.returncode != 0
+    assert "Xero account Office Supplies (EXPENSE, USD) is not a bank account" in wrong.stdout
+    xero.bank_account |= {"Type": "BANK", "CurrencyCode": "EUR"}
+    other_currency = recon("doctor", "--config", tmp_path / "recon.toml")
+    assert "is not in USD, the currency of account" in other_currency.stdout
 
 
 # -- small parts ------------------------------------------------------------------------------------------

@@ -102,6 +102,8 @@ class XeroServer:
         self.requests: list[Recorded] = []
         self.transactions: list[dict[str, Any]] = []
         self.transfers: list[dict[str, Any]] = []
+        self.bank_account = {"AccountID": BANK_ACCOUNT_ID, "Name": "Business Checking", "Type": "BANK",
+                             "CurrencyCode": "USD"}  # fmt: skip
         self._faults: dict[str, list[Fault]] = {}
         self._answers_by_key: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -266,8 +268,7 @@ class XeroServer:
                 {"Title": "Forbidden", "Status": 403, "Detail": "AuthorizationUnsuccessful"}
             ).encode()
         if split.path == f"/Accounts/{BANK_ACCOUNT_ID}" and handler.command == "GET":
-            bank = {"AccountID": BANK_ACCOUNT_ID, "Name": "Business Checking", "Type": "BANK", "CurrencyCode": "USD"}
-            return 200, json.dumps({"Status": "OK", "Accounts": [bank]}).encode()
+            return 200, json.dumps({"Status": "OK", "Accounts": [self.bank_account]}).encode()
         if split.path not in ("/BankTransactions", "/BankTransfers"):
             return 404, b'{"Title": "Not Found"}'
         collection = split.path.removeprefix("/")

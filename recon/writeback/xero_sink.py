@@ -321,7 +321,15 @@ class XeroSink:
             named = next(iter(bank_account_ref(self.account).values()))
             raise XeroRefusedError(f"Xero has no account {named} in this tenant")
         found = accounts[0]
-        name = f"{found.get('Name', '?')} ({found.get('Type', '?')}, {found.get('CurrencyCode', '?')})"
+        kind, currency = found.get("Type"), found.get("CurrencyCode")
+        name = f"{found.get('Name', '?')} ({kind or '?'}, {currency or '?'})"
+        setting = "xero_bank_account_id" if self.account.xero_bank_account_id else "xero_bank_account_code"
+        if kind != "BANK":
+            raise XeroRefusedError(f"Xero account {name} is not a bank account: account '{self.account.id}' "
+                                   f"needs {setting} of a bank account")  # fmt: skip
+        if currency and currency != self.account.currency:
+            raise XeroRefusedError(f"Xero bank account {name} is not in {self.account.currency}, the currency of "
+                                   f"account '{self.account.id}'")  # fmt: skip
         return f"bank account {name}; {self.credentials.way()}"
 
     # -- HTTP ---------------------------------------------------------------------------------------
