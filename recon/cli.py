@@ -21,7 +21,7 @@ from recon.errors import ReconError, UserError
 from recon.export import export_frame, write_frame
 from recon.import_run import import_jobs
 from recon.importing import ImportJob, jobs_from_config, source_label
-from recon.matching import run_matching
+from recon.matching import BACK_TO_SUGGESTED, run_matching
 from recon.nightly import RunOutcome, run_nightly
 from recon.plaid.command import sync_command
 from recon.progress import Reporter
@@ -161,6 +161,8 @@ def match(config_path: Path) -> None:
             summary = run_matching(store, settings=config.matching, run_id=log.run_id)
             click.echo(f"matched: {summary.auto} new auto, {summary.suggested} suggested")
             click.echo(f"open: {summary.open_bank} bank rows, {summary.open_ledger} ledger rows")
+            if summary.back_to_suggested:
+                click.echo(f"warning: {BACK_TO_SUGGESTED.format(n=summary.back_to_suggested)}")
 
 
 @cli.command()

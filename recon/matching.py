@@ -15,12 +15,13 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import duckdb
 import polars as pl
 
 from recon import __version__
 from recon.config import MatchingSettings
 from recon.match import match
-from recon.match.differences import apply_difference_rules
+from recon.match.differences import apply_difference_rules, recheck_booked_differences
 from recon.match.result import match_id
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES
 from recon.store import Store
@@ -37,6 +38,8 @@ class MatchSummary:
     open_bank: int
     open_ledger: int
     candidate_pairs: int
+    back_to_suggested: int = 0
+    """`book_difference` matches made auto earlier that today's rules no longer allow."""
 
 
 def _frame(store: Store, sql: str, schema: pl.Schema) -> pl.DataFrame:
@@ -123,14 +126,56 @@ def _settled(store: Store) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def _summary_as_stored(store: Store) -> MatchSummary:
+def _summary_as_stored(store: Store, *, back_to_suggested: int) -> MatchSummary:
     """The summary of a run that found nothing new to match: no new auto match, the rest as stored."""
     ((suggested,),) = store.con.execute("SELECT count(*) FROM matches WHERE status = 'suggested'").fetchall()
     ((open_bank, open_ledger),) = store.con.execute(
         "SELECT count(*) FILTER (side = 'bank'), count(*) FILTER (side = 'ledger') FROM open_items"
     ).fetchall()
     return MatchSummary(auto=0, suggested=int(suggested), open_bank=int(open_bank), open_ledger=int(open_ledger),
-                        candidate_pairs=0)  # fmt: skip
+                        candidate_pairs=0, back_to_suggested=back_to_suggested)  # fmt: skip
+
+
+BOOKED_DIFFERENCES_SQL = """
+SELECT m.match_id, m.status, m.kind, m.reasons FROM matches m
+WHERE m.status = 'auto' AND m.origin = 'engine' AND m.kind = '1:1' AND m.reasons LIKE '%the difference is booked to%'
+  AND NOT EXISTS (
+    SELECT 1 FROM match_links l JOIN writeback_log w ON w.status = 'done' AND (
+        w.ledger_entry_id = l.ledger_entry_id OR list_contains(string_split(w.bank_txn_id, ' '), l.bank_txn_id))
+    WHERE l.match_id = m.match_id)
+"""
+"""Engine matches made auto by a `book_difference` rule that no book has yet: the rule decides them again each run."""
+
+BACK_TO_SUGGESTED = (
+    "{n} match(es) made auto by a book_difference rule went back to suggested: "
+    "the rule (edited or deleted) no longer allows the difference; review them"
+)
+
+
+def _recheck_differences(store: Store, con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Decide the not yet written `book_difference` matches again with today's rules; how many went back to suggested.
+
+    A rule edited (another account, a lower limit) or deleted since must not leave its match
+    auto: the write-back would book the difference it no longer allows. A match a person
+    confirmed is not touched.
+    """
+    held = store.query(BOOKED_DIFFERENCES_SQL)
+    if held.is_empty():
+        return 0
+    links = store.query(
+        "SELECT match_id, bank_txn_id, amount_diff_minor FROM match_links WHERE list_contains(?::VARCHAR[], match_id)",
+        [held["match_id"].to_list()],
+    )
+    decided = recheck_booked_differences(held, links, _difference_rules(store))
+    changed = decided.join(held, on="match_id", suffix="_was").filter(
+        (pl.col("status") != pl.col("status_was")) | (pl.col("reasons") != pl.col("reasons_was"))
+    )
+    for row in changed.iter_rows(named=True):
+        con.execute(
+            "UPDATE matches SET status = ?, reasons = ?, run_id = ? WHERE match_id = ?",
+            [row["status"], row["reasons"], run_id, row["match_id"]],
+        )
+    return int((changed["status"] == "suggested").sum())
 
 
 def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> MatchSummary:
@@ -142,6 +187,7 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
     new decision, the same settings and difference rules) therefore changes nothing: what
     the last run left is stored as a fingerprint (`match_settled`)."""
     with store.transaction() as con:
+        back_to_suggested = _recheck_differences(store, con, run_id)
         bank = _frame(
             store,
             f"""SELECT * FROM bank_transactions b WHERE NOT b.pending AND b.txn_id NOT IN (
@@ -165,7 +211,7 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
             return _fingerprint(bank, ledger, rejected_pairs, rejected_groups, difference_rules, settings)
 
         if fingerprint(bank, ledger) == _settled(store):
-            return _summary_as_stored(store)
+            return _summary_as_stored(store, back_to_suggested=back_to_suggested)
         result = match(bank, ledger, settings=settings, rejected=rejected_pairs, rejected_match_ids=rejected_groups)
         result = replace(result, matches=apply_difference_rules(result.matches, result.links, difference_rules))
 
@@ -220,4 +266,5 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
         open_bank=int((sides == "bank").sum()),
         open_ledger=int((sides == "ledger").sum()),
         candidate_pairs=result.candidate_pairs,
+        back_to_suggested=back_to_suggested,
     )

@@ -20,7 +20,7 @@ from recon.dedup import flag_duplicates
 from recon.errors import ReconError, UserError
 from recon.import_run import ImportTotals, import_jobs
 from recon.importing import jobs_from_config
-from recon.matching import MatchSummary, run_matching
+from recon.matching import BACK_TO_SUGGESTED, MatchSummary, run_matching
 from recon.notify import send, should_notify
 from recon.progress import Reporter
 from recon.report import ReportPaths, write_reports
@@ -156,7 +156,12 @@ def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) ->
                     "auto": outcome.match.auto, "suggested": outcome.match.suggested,
                     "open_bank": outcome.match.open_bank, "open_ledger": outcome.match.open_ledger,
                     "candidate_pairs": outcome.match.candidate_pairs,
+                    "back_to_suggested": outcome.match.back_to_suggested,
                 }  # fmt: skip
+                if outcome.match.back_to_suggested:
+                    warning = BACK_TO_SUGGESTED.format(n=outcome.match.back_to_suggested)
+                    outcome.warnings.append(warning)
+                    reporter.warning("match.back_to_suggested", warning)
             outcome.match_totals = _match_totals(store)
             reporter.info("categorize.start", "categorizing the open bank rows ...")
             categorized = _step(

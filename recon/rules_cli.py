@@ -164,7 +164,9 @@ class _ExamplesFailedError(ReconError):
 
 
 def _show_dry_run(result: DryRun, *, show: int) -> None:
-    click.echo(f"dry run over {result.open_rows} open bank rows (nothing is written):")
+    matched = result.governed_rows - result.open_rows
+    also = f" and {matched} matched off by a difference (book_difference)" if matched else ""
+    click.echo(f"dry run over {result.open_rows} open bank rows{also} (nothing is written):")
     for impact in result.impacts:
         if not impact.applies:
             continue
@@ -182,6 +184,8 @@ def _show_dry_run(result: DryRun, *, show: int) -> None:
         click.echo(f"  {change.row}\n      before: {change.before}\n      after:  {change.after}")
     if len(result.changes) > show:
         click.echo(f"  ... and {len(result.changes) - show} more (--show N)")
+    for why, n in result.kept.items():
+        click.echo(f"not changed by the rules: {n} row{'' if n == 1 else 's'} kept: {why}")
 
 
 @rules.command()

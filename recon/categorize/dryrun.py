@@ -1,8 +1,9 @@
-"""What the rules would do to the stored open rows, compared with what the store says now.
+"""What the rules would do to the stored rows they govern, compared with what the store says now.
 
 Nothing is written. Per rule: the rows it would apply to first, how many of those
-would change, and a few samples; and the list of every row whose categorization
-would change (new, different, or dropped), old against new.
+would change, and a few samples; the list of every row whose categorization
+would change (new, different, or dropped), old against new; and how many rows
+the rules will not change, and why (a person's, or already in a book).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from recon.categorize.engine import apply_rules
-from recon.categorize.rows import open_rows
+from recon.categorize.rows import WRITTEN_SQL, governed_rows
 from recon.categorize.rulefile import LoadedRule, RuleSet
 from recon.categorize.table import current_categorizations, engine_rows
 from recon.money import format_minor
@@ -49,6 +50,14 @@ class DryRun:
     open_rows: int
     impacts: list[RuleImpact]
     changes: list[RowChange]
+    governed_rows: int = 0
+    """open rows, and matched rows whose categorization still matters (book_difference)"""
+    kept: dict[str, int] = field(default_factory=dict)
+    """rows the rules will not change: why -> how many"""
+
+
+KEPT_BY_PERSON = "categorized by a person (rules never change it)"
+KEPT_WRITTEN = "its categorization is in a book (written back)"
 
 
 def _describe(record: dict[str, object] | None) -> str:
@@ -68,20 +77,23 @@ def _describe(record: dict[str, object] | None) -> str:
 
 
 def dry_run(store: Store, ruleset: RuleSet, *, base_dir: Path) -> DryRun:
-    rows = open_rows(store)
+    rows, is_open = governed_rows(store)
     outcome = apply_rules(rows, ruleset)
     new = engine_rows(outcome, ruleset, base_dir=base_dir, run_id=None)
-    current = current_categorizations(store).filter(pl.col("origin") == "engine")
-    before = {r["txn_id"]: r for r in current.iter_rows(named=True)}
+    current = current_categorizations(store)
+    written = set(store.query(WRITTEN_SQL)["txn_id"].to_list()) if len(current) else set()
+    by_person = current.filter(pl.col("origin") == "person")
+    engine = current.filter(pl.col("origin") == "engine")
+    before = {r["txn_id"]: r for r in engine.iter_rows(named=True)}
     after = {r["txn_id"]: r for r in new.iter_rows(named=True)}
     impacts = {r.order: RuleImpact(r) for r in ruleset.rules}
     by_name = {r.name: r.order for r in ruleset.rules}
     changes: list[RowChange] = []
     for row in rows.iter_rows(named=True):
         txn_id = row["txn_id"]
-        old, fresh = before.get(txn_id), after.get(txn_id)
-        shown = f"{row['posted_date']} {format_minor(row['amount_minor'], row['currency'])} {row['description']}"
+        old, fresh = before.pop(txn_id, None), after.get(txn_id)
         changed = _key(old) != _key(fresh)
+        shown = _shown(row)
         if fresh is not None:
             impact = impacts[by_name[fresh["rule_name"]]]
             impact.applies += 1
@@ -90,7 +102,31 @@ def dry_run(store: Store, ruleset: RuleSet, *, base_dir: Path) -> DryRun:
                 impact.samples.append(shown)
         if changed:
             changes.append(RowChange(txn_id, shown, _describe(old), _describe(fresh)))
-    return DryRun(rows.height, list(impacts.values()), changes)
+    kept_written = {t for t in before if t in written}
+    stale = [t for t in before if t not in written]  # rows that got matched: their categorization no longer matters
+    if stale:
+        shown_rows = _rows_shown(store, stale)
+        changes += [
+            RowChange(t, shown_rows.get(t, t), _describe(before[t]), "(dropped: the row is matched)") for t in stale
+        ]
+    kept = {KEPT_BY_PERSON: by_person.height, KEPT_WRITTEN: len(kept_written)}
+    return DryRun(
+        int(is_open.sum()), list(impacts.values()), changes, rows.height, {k: n for k, n in kept.items() if n}
+    )
+
+
+def _shown(row: dict[str, object]) -> str:
+    amount = format_minor(row["amount_minor"], row["currency"])  # type: ignore[arg-type]
+    return f"{row['posted_date']} {amount} {row['description']}"
+
+
+def _rows_shown(store: Store, txn_ids: list[str]) -> dict[str, str]:
+    frame = store.query(
+        "SELECT txn_id, posted_date, amount_minor, currency, description FROM bank_transactions "
+        "WHERE list_contains(?::VARCHAR[], txn_id)",
+        [txn_ids],
+    )
+    return {r["txn_id"]: _shown(r) for r in frame.iter_rows(named=True)}
 
 
 def _key(record: dict[str, object] | None) -> tuple[object, ...] | None:

@@ -7,9 +7,11 @@ What a row gets, precisely:
 2. By default a rule stops the search: the first matching rule wins and later
    rules are not applied to that row. A rule with `stop: false` applies and lets
    the search go on to later rules.
-3. Each field (category, payee, memo, split, transfer, ignore, book_difference) is
-   set by the first applied rule that sets it; a later rule never overwrites it.
-   Tags add up over all applied rules.
+3. The first applied rule that says where the row goes (category, split, transfer,
+   ignore: its *destination*) decides the destination alone: a later rule's
+   destination is not used, so a row never gets two. Every other field (payee,
+   memo, book_difference) is set by the first applied rule that sets it; a later
+   rule never overwrites it. Tags add up over all applied rules.
 4. The row records the first applied rule (`rule_order`), and all applied rules.
 
 How: the conditions become one boolean matrix (rows x rules, Polars evaluates the
@@ -31,7 +33,7 @@ from recon.categorize.conditions import compile_condition
 from recon.categorize.rows import RULE_INPUT, prepare
 from recon.categorize.rulefile import LoadedRule, RuleSet
 
-__all__ = ["OUTCOME_SCHEMA", "CompiledRule", "apply_rules", "compile_rules", "match_array"]
+__all__ = ["DESTINATION_FIELDS", "OUTCOME_SCHEMA", "CompiledRule", "apply_rules", "compile_rules", "match_array"]
 
 OUTCOME_SCHEMA = pl.Schema(
     {
@@ -56,6 +58,8 @@ _VALUE_FIELDS = (
     "category", "payee", "memo", "splits", "transfer_account", "ignored",
     "difference_account", "difference_max_minor", "difference_max_bp",
 )  # fmt: skip
+DESTINATION_FIELDS = ("category", "splits", "transfer_account", "ignored")
+"""Where the row goes: only one of them, from one rule (the schema allows one per rule)."""
 ROWS_PER_CHUNK = 200_000  # bounds the rows x rules matrix: 200k x 500 rules is 100 MB of booleans
 
 
@@ -64,6 +68,10 @@ class CompiledRule:
     loaded: LoadedRule
     matches: pl.Expr
     actions: CompiledActions
+
+    @property
+    def sets_destination(self) -> bool:
+        return any(getattr(self.actions, f) is not None for f in DESTINATION_FIELDS)
 
 
 def compile_rules(ruleset: RuleSet) -> list[CompiledRule]:
@@ -116,17 +124,26 @@ def _apply_chunk(rows: pl.DataFrame, compiled: list[CompiledRule]) -> pl.DataFra
         "txn_id": prepared["txn_id"],
         "rule_order": pl.Series("rule_order", first, dtype=pl.Int64).replace(-1, None),
     }
+    destination_rules = np.array([i for i, c in enumerate(compiled) if c.sets_destination], dtype=np.int64)
+    destination_at = _first_true(applied, destination_rules)
     for field in _VALUE_FIELDS:
-        columns[field] = _field_values(field, prepared, applied, compiled)
+        columns[field] = _field_values(field, prepared, _decider(field, applied, compiled, destination_at), compiled)
     columns["tags"] = _tags(applied, compiled)
     columns["applied_orders"] = _applied_orders(applied)
     return pl.DataFrame(columns).with_columns(pl.col("ignored").fill_null(False)).select(OUTCOME_SCHEMA.names())
 
 
-def _field_values(field: str, prepared: pl.DataFrame, applied: np.ndarray, compiled: list[CompiledRule]) -> pl.Series:
-    dtype = OUTCOME_SCHEMA[field]
+def _decider(field: str, applied: np.ndarray, compiled: list[CompiledRule], destination_at: np.ndarray) -> np.ndarray:
+    """Per row: the rule order whose value of `field` the row gets, or -1."""
     setters = np.array([i for i, c in enumerate(compiled) if getattr(c.actions, field) is not None], dtype=np.int64)
-    decider = _first_true(applied, setters)
+    if field not in DESTINATION_FIELDS:
+        return _first_true(applied, setters)
+    # the rule that decided the destination, where it is this field (a category rule leaves `splits` empty)
+    return np.where(np.isin(destination_at, setters), destination_at, -1)
+
+
+def _field_values(field: str, prepared: pl.DataFrame, decider: np.ndarray, compiled: list[CompiledRule]) -> pl.Series:
+    dtype = OUTCOME_SCHEMA[field]
     literals: dict[int, object] = {}
     pieces = []
     for order in np.unique(decider[decider >= 0]).tolist():

@@ -5,12 +5,16 @@ Invalid files, unknown keys and bad regexes are refused when the rules load (see
 
 - error `unreachable`: a rule that can never apply, because an earlier rule that
   stops is proven broader (every row it matches, the earlier one matches too);
+- warning `shadowed_destination`: a rule that says where rows go (category, split,
+  transfer_to, ignore) after a `stop: false` rule that says so too and is proven
+  broader: the earlier destination always wins, the later one is never used
+  (proven, like `unreachable`; the later rule's payee, memo and tags still apply);
 - warning `never_applies`: on the stored rows and the examples, an earlier
   stopping rule took every row the rule matched (not proven, but seen);
 - warning `never_matches`: the rule matches none of the stored bank rows;
 - warning `overlap`: two rules with different actions both match some row and
   neither is proven to contain the other; the earlier one wins there (or, without
-  `stop`, its fields win). A narrow rule written before a broader one on purpose
+  `stop`, its fields and its destination win). A narrow rule written before a broader one on purpose
   (ADP PAYROLL FEES before ADP PAYROLL) is not reported.
 """
 
@@ -59,6 +63,8 @@ def lint(
     say(f"looking for rules that can never apply ({len(ruleset.rules)} rules)")
     findings = _unreachable(ruleset, atoms)
     proven = {f.rule.order for f in findings}
+    findings += _shadowed_destinations(compiled, atoms, skip=set(proven))
+    proven |= {f.rule.order for f in findings}
     samples = [f for f in (history, examples) if f is not None and not f.is_empty()]
     if not samples or not compiled:
         return findings
@@ -144,6 +150,38 @@ class _StopperIndex:
 _LONG_TEXT = 80
 
 
+def _shadowed_destinations(compiled: list[CompiledRule], atoms: list[list[Atom]], *, skip: set[int]) -> list[Finding]:
+    findings = []
+    # a split rule lets rows it cannot split through: it does not always take the destination
+    givers = [c for c in compiled if not c.loaded.rule.stop and c.sets_destination and not c.loaded.rule.then.split]
+    for j, later in enumerate(compiled):
+        if later.loaded.order in skip or not later.sets_destination:
+            continue
+        earlier = next((g for g in givers if g.loaded.order < j and atoms_imply(atoms[j], atoms[g.loaded.order])), None)
+        if earlier is None:
+            continue
+        findings.append(
+            Finding(
+                "warning", "shadowed_destination", later.loaded,
+                f"its {_destination(later)} is never used: every row it matches gets its destination "
+                f"({_destination(earlier)}) from rule '{earlier.loaded.name}' ({earlier.loaded.where}) first, which "
+                "has stop: false; a later rule may add payee, memo and tags, not a second destination",
+            )
+        )  # fmt: skip
+    return findings
+
+
+def _destination(rule: CompiledRule) -> str:
+    then = rule.loaded.rule.then
+    if then.category:
+        return f"category '{then.category}'"
+    if then.split:
+        return "split"
+    if then.transfer_to:
+        return f"transfer_to '{then.transfer_to}'"
+    return "ignore"
+
+
 def _never_matches(compiled: list[CompiledRule], matrix: np.ndarray, stored: int) -> list[Finding]:
     if stored == 0:
         return []
@@ -226,8 +264,14 @@ def _overlaps(
 
 def _same_fields_differ(earlier: LoadedRule, later: LoadedRule) -> bool:
     a, b = earlier.rule.then, later.rule.then
+    if any(_destination_of(a)) and any(_destination_of(b)) and _destination_of(a) != _destination_of(b):
+        return True  # two destinations (a category, an ignore): the earlier one's wins
     return any(
         getattr(a, name) is not None and getattr(b, name) is not None and getattr(a, name) != getattr(b, name)
         for name in type(a).model_fields
         if name != "tags"
     )
+
+
+def _destination_of(then: object) -> tuple[object, ...]:
+    return tuple(getattr(then, n) for n in ("category", "split", "transfer_to", "ignore"))

@@ -14,7 +14,17 @@ from recon.categorize.values import E4_DECIMALS
 from recon.money import currency_exponent
 from recon.store import Store
 
-__all__ = ["OPEN_ROWS_SQL", "RULE_INPUT", "history_rows", "lower_col", "open_rows", "prepare", "text_col"]
+__all__ = [
+    "GOVERNED_ROWS_SQL",
+    "MEMO_KEY_BY_FORMAT",
+    "RULE_INPUT",
+    "WRITTEN_SQL",
+    "governed_rows",
+    "history_rows",
+    "lower_col",
+    "prepare",
+    "text_col",
+]
 
 RULE_INPUT = pl.Schema(
     {
@@ -31,25 +41,56 @@ RULE_INPUT = pl.Schema(
     }
 )
 
-# The memo is not a column of bank_transactions: formats that give one apart (OFX MEMO)
-# keep it in the raw record. `try` because not every importer writes JSON there.
-_SELECT = """
+MEMO_KEY_BY_FORMAT = {"ofx": "MEMO"}
+"""Where a row's memo is, by import format: the key of the `raw` JSON record that holds it.
+
+The memo is not a column of bank_transactions: only formats that give one apart from
+the description keep it in the raw record (OFX MEMO, the importer's leaves keyed by tag).
+CAMT, MT940, BAI2, CSV and Plaid give none apart (their remittance text is in the
+description): their rows' memo is empty text.
+"""
+
+
+def _memo_sql() -> str:
+    cases = " ".join(
+        f"WHEN '{fmt}' THEN json_extract_string(b.raw, '$.{key}')" for fmt, key in MEMO_KEY_BY_FORMAT.items()
+    )
+    # `try`: a raw record written by hand (or by an older importer) may not be JSON
+    return f"try(CASE i.format {cases} END)"
+
+
+_SELECT = f"""
 SELECT b.txn_id, b.account_id, b.posted_date, b.amount_minor, b.currency, b.description, b.payee,
-       try(json_extract_string(b.raw, '$.memo')) AS memo, b.reference, i.format AS source
+       {_memo_sql()} AS memo, b.reference, i.format AS source
 FROM bank_transactions b LEFT JOIN import_batches i USING (batch_id)
 """
 
-OPEN_ROWS_SQL = (
-    _SELECT
-    + """
+_HELD = """SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
+           WHERE m.status IN ('auto', 'confirmed')"""
+
+WRITTEN_SQL = """
+SELECT DISTINCT t.txn_id FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
+WHERE w.action = 'add' AND w.status = 'done'
+"""
+"""Bank rows whose categorization a book has: write-back added an entry by it (its own, or a match's difference)."""
+
+_DIFFERENCE_MATTERS = """SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
+           WHERE m.status IN ('auto', 'confirmed') AND m.kind = '1:1' AND l.amount_diff_minor <> 0"""
+
+GOVERNED_ROWS_SQL = (
+    _SELECT.replace("SELECT b.txn_id,", f"SELECT b.txn_id NOT IN ({_HELD}) AS is_open, b.txn_id,", 1)
+    + f"""
 WHERE NOT b.pending
-  AND b.txn_id NOT IN (SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
-                       WHERE m.status IN ('auto', 'confirmed'))
+  AND (b.txn_id NOT IN ({_HELD}) OR b.txn_id IN ({_DIFFERENCE_MATTERS}))
   AND b.txn_id NOT IN (SELECT txn_id FROM categorizations WHERE origin = 'person')
+  AND b.txn_id NOT IN ({WRITTEN_SQL})
 ORDER BY b.posted_date, b.txn_id
 """
 )
-"""Rows the engine categorizes: booked, not held by an accepted match, not categorized by a person."""
+"""Rows whose engine categorization follows the current rules on every run: the open rows, and
+rows in an accepted 1:1 match off by a difference (`book_difference` says how it is booked); but
+never a row a person categorized, nor one whose categorization a book already has (`WRITTEN_SQL`).
+Every other engine categorization is stale and dropped, except the written ones, which are kept."""
 
 
 def _read(store: Store, sql: str) -> pl.DataFrame:
@@ -59,8 +100,12 @@ def _read(store: Store, sql: str) -> pl.DataFrame:
     return frame.cast(dict(RULE_INPUT))  # type: ignore[arg-type]
 
 
-def open_rows(store: Store) -> pl.DataFrame:
-    return _read(store, OPEN_ROWS_SQL)
+def governed_rows(store: Store) -> tuple[pl.DataFrame, pl.Series]:
+    """The rows of `GOVERNED_ROWS_SQL` (`RULE_INPUT` columns), and which of them are open (booleans)."""
+    frame = store.query(GOVERNED_ROWS_SQL)
+    if frame.is_empty():
+        return pl.DataFrame(schema=RULE_INPUT), pl.Series("is_open", [], dtype=pl.Boolean)
+    return frame.select(RULE_INPUT.names()).cast(dict(RULE_INPUT)), frame["is_open"]  # type: ignore[arg-type]
 
 
 def history_rows(store: Store) -> pl.DataFrame:

@@ -1,8 +1,10 @@
 """Categorize service: run the config's rules over the open bank rows, store the result atomically.
 
-Idempotent: each run replaces the engine's categorizations of the rows still open
-(booked, not in an auto or confirmed match, not categorized by a person) with what
-the current rules say; rows a person categorized are never read or written.
+Idempotent: each run replaces the engine's categorizations with what the current rules
+say, for every row the rules govern: the open rows (booked, not in an auto or confirmed
+match) and matched rows off by a difference (`book_difference`). Rows a person
+categorized are never read or written, and a categorization write-back already booked
+in a book is kept as it is (see `rows.GOVERNED_ROWS_SQL`).
 Rows the rules leave without a destination are listed with the reason.
 """
 
@@ -15,7 +17,7 @@ import polars as pl
 
 from recon.categorize.conditions import compile_condition
 from recon.categorize.engine import CompiledRule, apply_rules, compile_rules
-from recon.categorize.rows import RULE_INPUT, open_rows, prepare
+from recon.categorize.rows import RULE_INPUT, governed_rows, prepare
 from recon.categorize.rulefile import RuleSet, load_rules
 from recon.categorize.table import engine_rows, replace_engine_rows
 from recon.config import Config
@@ -97,14 +99,11 @@ def categorize(
     summary = CategorizeSummary(rules=len(ruleset.rules), warnings=warnings)
     if not config.rules.paths:
         summary.warnings.append("no [rules] paths in the config: nothing categorized")
-    rows = open_rows(store)
+    governed, is_open = governed_rows(store)
     compiled = compile_rules(ruleset)
-    outcome = apply_rules(rows, ruleset, compiled=compiled)
-    replace_engine_rows(
-        store,
-        open_txn_ids=rows["txn_id"],
-        rows=engine_rows(outcome, ruleset, base_dir=config.base_dir, run_id=run_id),
-    )
+    everything = apply_rules(governed, ruleset, compiled=compiled)
+    replace_engine_rows(store, rows=engine_rows(everything, ruleset, base_dir=config.base_dir, run_id=run_id))
+    rows, outcome = governed.filter(is_open), everything.filter(is_open)
     summary.open_rows = rows.height
     placed = outcome.filter(has_destination())
     summary.categorized = placed.height

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from recon.categorize.rows import WRITTEN_SQL
 from recon.categorize.rulefile import RuleSet, shown_path
 from recon.errors import UserError
 from recon.store import Store
@@ -57,21 +58,21 @@ def engine_rows(outcome: pl.DataFrame, ruleset: RuleSet, *, base_dir: Path, run_
     )  # fmt: skip
 
 
-def replace_engine_rows(store: Store, *, open_txn_ids: pl.Series, rows: pl.DataFrame) -> None:
-    """In one transaction: drop the engine's rows of the open txn ids, write `rows` in their place."""
-    ids = pl.DataFrame({"txn_id": open_txn_ids})
+def replace_engine_rows(store: Store, *, rows: pl.DataFrame) -> None:
+    """In one transaction: drop every engine row a book does not have yet, write `rows` in their place.
+
+    `rows` are the engine's categorizations of the rows the rules govern (`rows.GOVERNED_ROWS_SQL`);
+    an engine row outside them is stale (its row got matched, or a person took it over) and goes,
+    except where write-back already booked the row by it (`rows.WRITTEN_SQL`): a book has that one.
+    """
     with store.transaction() as con:
-        con.register("_open_ids", ids.to_arrow())
         con.register("_new_rows", rows.to_arrow())
         try:
-            con.execute(
-                "DELETE FROM categorizations WHERE origin = 'engine' AND txn_id IN (SELECT txn_id FROM _open_ids)"
-            )
+            con.execute(f"DELETE FROM categorizations WHERE origin = 'engine' AND txn_id NOT IN ({WRITTEN_SQL})")
             con.execute(
                 f"INSERT INTO categorizations ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM _new_rows"
             )
         finally:
-            con.unregister("_open_ids")
             con.unregister("_new_rows")
 
 

@@ -50,3 +50,20 @@ def apply_difference_rules(matches: pl.DataFrame, links: pl.DataFrame, rules: pl
         pl.when("_fits").then(pl.lit("auto")).otherwise(pl.col("status")).alias("status"),
         pl.when("_fits").then(pl.col("reasons") + booking).otherwise(pl.col("reasons")).alias("reasons"),
     ).select(matches.columns)
+
+
+BOOKING_PATTERN = r"; the difference is booked to .* by rule '.*'$"
+"""The reasons' tail `apply_difference_rules` adds (what a re-check takes off)."""
+
+
+def recheck_booked_differences(matches: pl.DataFrame, links: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
+    """Engine `auto` matches made so by a `book_difference` rule, decided again with today's rules.
+
+    `matches` are such matches (not yet written to a book); each comes back `auto` with
+    today's booking in its reasons where today's rule still allows the difference, else
+    `suggested` (for a person to review) with the booking taken off its reasons.
+    """
+    undone = matches.with_columns(
+        pl.lit("suggested").alias("status"), pl.col("reasons").str.replace(BOOKING_PATTERN, "")
+    )
+    return apply_difference_rules(undone, links, rules)

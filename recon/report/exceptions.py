@@ -39,6 +39,15 @@ WHERE {extra} r.{key} NOT IN (
 AND r.{key} NOT IN (SELECT d.row_id FROM duplicates d WHERE d.side = '{side}' AND d.status = 'flagged')
 """
 
+_BANK_CATEGORY_SQL = """CASE
+    WHEN c.splits IS NOT NULL THEN 'split: ' || array_to_string(list_transform(
+        from_json(c.splits, '[{"category": "VARCHAR", "amount": "VARCHAR"}]'),
+        lambda p: p.category || ' ' || p.amount), '; ')
+    WHEN c.transfer_account IS NOT NULL THEN 'transfer to ' || c.transfer_account || coalesce(
+        ' (' || (SELECT a.ledger_account FROM accounts a WHERE a.account_id = c.transfer_account) || ')', '')
+    ELSE c.category END AS category, c.rule_name AS rule"""
+"""Where a rule (or a person) books the bank row: its category, each part of a split, or the transfer's account."""
+
 _DUPLICATE_SQL = """
 SELECT 'duplicate' AS kind, r.account_id, r.posted_date AS date, r.amount_minor, r.currency,
        r.description, 'duplicate' AS reason, r.{key} AS row_id,
@@ -71,7 +80,7 @@ def exceptions_frame(store: Store) -> pl.DataFrame:
             table="bank_transactions",
             link="bank_txn_id",
             extra="NOT r.pending AND NOT coalesce(c.ignored, false) AND",  # ignored by a rule: not an exception
-            category="c.category, c.rule_name AS rule",
+            category=_BANK_CATEGORY_SQL,
             reason=f"""CASE WHEN r.txn_id IN (
                 SELECT t.txn_id FROM review_decisions d, unnest(d.bank_txn_ids) AS t(txn_id)
                 WHERE d.action = 'book' AND {IN_EFFECT_SQL}) THEN 'to_book'
