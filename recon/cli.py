@@ -19,7 +19,7 @@ from recon.config import AccountSettings, Config, load_config
 from recon.doctor import diagnose
 from recon.errors import ReconError, UserError
 from recon.export import export_frame, write_frame
-from recon.import_run import import_jobs
+from recon.import_run import ImportTotals, import_jobs
 from recon.importing import ImportJob, jobs_from_config, source_label
 from recon.matching import BACK_TO_SUGGESTED, run_matching
 from recon.nightly import RunOutcome, run_nightly
@@ -27,7 +27,7 @@ from recon.plaid.command import sync_command
 from recon.progress import Reporter
 from recon.report import write_reports
 from recon.runlog import logged_run, sync_accounts
-from recon.store import open_store
+from recon.store import Store, open_dry_run_store, open_store
 from recon.writeback.cli import writeback_command
 
 
@@ -125,18 +125,34 @@ def import_(
         warnings: list[str] = []
     else:
         jobs, warnings = jobs_from_config(config)
-    with open_store(config.store_path) as store:
-        sync_accounts(store, config)
-        with logged_run(store, "import") as log:
-            for warning in warnings:
-                reporter.warning("config.warning", warning)
-            totals = import_jobs(store, jobs, run_id=log.run_id, reporter=reporter, dry_run=dry_run)
-            log.summary["import"] = totals.as_json()
-            verb = "would be new" if dry_run else "new"
-            click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
-            refusal = totals.refusal_message()
-            if refusal:
-                raise UserError(refusal)
+    for warning in warnings:
+        reporter.warning("config.warning", warning)
+    if dry_run:  # stores nothing: no file created, no run recorded
+        with open_dry_run_store(config.store_path) as store:
+            totals = _import_and_say(store, jobs, run_id="dry-run", reporter=reporter, dry_run=True)
+        _refuse_if_refused(totals)
+    else:
+        with open_store(config.store_path) as store:
+            sync_accounts(store, config)
+            with logged_run(store, "import") as log:
+                totals = _import_and_say(store, jobs, run_id=log.run_id, reporter=reporter, dry_run=False)
+                log.summary["import"] = totals.as_json()
+                _refuse_if_refused(totals)  # inside the log: the run is recorded as input_error
+
+
+def _import_and_say(
+    store: Store, jobs: list[ImportJob], *, run_id: str, reporter: Reporter, dry_run: bool
+) -> ImportTotals:
+    totals = import_jobs(store, jobs, run_id=run_id, reporter=reporter, dry_run=dry_run)
+    verb = "would be new" if dry_run else "new"
+    click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
+    return totals
+
+
+def _refuse_if_refused(totals: ImportTotals) -> None:
+    refusal = totals.refusal_message()
+    if refusal:
+        raise UserError(refusal)
 
 
 def _account_for(config: Config, account_id: str | None) -> AccountSettings:
@@ -182,9 +198,14 @@ def doctor(config_path: Path) -> None:
     config = load_config(config_path)
     checks = diagnose(config)
     for check in checks:
-        click.echo(f"{'ok     ' if check.ok else 'PROBLEM'}  {check.subject}: {check.message}")
+        label = "PROBLEM" if not check.ok else "WARNING" if check.warning else "ok     "
+        click.echo(f"{label}  {check.subject}: {check.message}")
     problems = sum(not c.ok for c in checks)
-    click.echo(f"{problems} problem(s) found" if problems else "all checks passed")
+    warnings = sum(c.ok and c.warning for c in checks)
+    if problems:
+        click.echo(f"{problems} problem(s) found" + (f", {warnings} warning(s)" if warnings else ""))
+    else:
+        click.echo(f"no problems, {warnings} warning(s)" if warnings else "all checks passed")
     if problems:
         sys.exit(1)
 

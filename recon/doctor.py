@@ -20,6 +20,7 @@ from recon.config import BankSource, Config, LedgerSource
 from recon.errors import ReconError
 from recon.store import open_store
 from recon.store.migrations import LATEST_VERSION, current_version
+from recon.store.stale_runs import interrupted_since_last_finished
 from recon.writeback.service import SINKS
 
 
@@ -30,6 +31,7 @@ class Check:
     subject: str
     ok: bool
     message: str
+    warning: bool = False  # fine for now, but worth a look: not counted as a problem
 
 
 def _store_checks(config: Config) -> list[Check]:
@@ -49,6 +51,7 @@ def _store_checks(config: Config) -> list[Check]:
             counts = store.con.execute(
                 "SELECT (SELECT count(*) FROM bank_transactions), (SELECT count(*) FROM ledger_entries)"
             ).fetchall()[0]
+            interrupted = interrupted_since_last_finished(store.con)
     except ReconError as exc:
         return [*checks, Check("store", False, str(exc))]
     current = version == LATEST_VERSION
@@ -58,6 +61,11 @@ def _store_checks(config: Config) -> list[Check]:
         else f"schema version {version}; the next run migrates it to {LATEST_VERSION}"
     )
     checks.append(Check("store", current, message))
+    if interrupted:
+        shown = ", ".join(f"'{command}' started {started:%Y-%m-%d %H:%M}" for _, command, started in interrupted[-5:])
+        checks.append(Check("runs", True, f"{len(interrupted)} run(s) interrupted (killed?) since the last run that "
+                            f"finished: {shown}; each left the store as its last whole step did, and the next "
+                            "run picks up from there", warning=True))  # fmt: skip
     return checks
 
 

@@ -7,7 +7,7 @@ The tree::
      |    +-- ConfigError           a key of the config file is missing, unknown or invalid
      |    +-- InputError            a bank or ledger file cannot be read; carries path, line, field
      +-- RunError                   something failed while running; exit code 1
-          +-- StoreBusyError        another recon process holds the store (a second nightly run, say)
+          +-- StoreBusyError        another process held the store longer than RECON_STORE_WAIT
 
 Data problems inside a file are first collected as `Problem` values (one per bad
 row or field, like beancount's error tuples) so that a batch reports all of them

@@ -19,13 +19,13 @@ from recon.config import Config
 from recon.dedup import flag_duplicates
 from recon.errors import ReconError, UserError
 from recon.import_run import ImportTotals, import_jobs
-from recon.importing import jobs_from_config
+from recon.importing import ImportJob, jobs_from_config
 from recon.matching import BACK_TO_SUGGESTED, MatchSummary, run_matching
 from recon.notify import send, should_notify
 from recon.progress import Reporter
 from recon.report import ReportPaths, write_reports
-from recon.runlog import RunLog, logged_run, sync_accounts
-from recon.store import Store, open_store
+from recon.runlog import RunLog, logged_run, sync_accounts, unlogged_run
+from recon.store import Store, open_dry_run_store, open_store
 from recon.writeback import write_back
 
 
@@ -122,22 +122,15 @@ def _match_totals(store: Store) -> dict[str, int]:
 def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) -> RunOutcome:
     """Import every source, match, write the reports (or, with dry_run, only read and check the sources)."""
     jobs, warnings = jobs_from_config(config)
+    if dry_run:
+        _, rule_warnings = load_rules(config)  # a dry run checks the rule files too
+        return _dry_run(config, jobs, [*warnings, *rule_warnings], reporter)
     with open_store(config.store_path) as store:
         sync_accounts(store, config)
-        with logged_run(store, "run --dry-run" if dry_run else "run") as run:
+        with logged_run(store, "run") as run:
             # a bad rule file stops the run before it changes anything; `runs` records why
             ruleset, rule_warnings = load_rules(config)
-            warnings = [*warnings, *rule_warnings]
-            outcome = RunOutcome(run.run_id, dry_run, warnings=list(warnings))
-            for warning in warnings:
-                reporter.warning("config.warning", warning)
-            outcome.imports = import_jobs(store, jobs, run_id=run.run_id, reporter=reporter, dry_run=dry_run)
-            run.summary["import"] = outcome.imports.as_json()
-            refusal = outcome.imports.refusal_message()
-            if refusal:
-                run.failed("input_error", refusal)
-            if dry_run:
-                return outcome  # a dry run reads files only: it must not advance Plaid cursors
+            outcome = _import_all(store, jobs, [*warnings, *rule_warnings], run, reporter, dry_run=False)
             _sync_plaid(store, config, outcome, run, reporter)
 
             flagged = _step("duplicates", outcome, run, reporter, lambda: flag_duplicates(store, run_id=run.run_id))
@@ -183,6 +176,27 @@ def run_nightly(config: Config, *, reporter: Reporter, dry_run: bool = False) ->
             _notify(config, outcome, reporter)
             run.summary["warnings"] = outcome.warnings
             return outcome
+
+
+def _dry_run(config: Config, jobs: list[ImportJob], warnings: list[str], reporter: Reporter) -> RunOutcome:
+    """Read and check every source against the store, storing nothing: no file is created, no run recorded,
+    no Plaid cursor advanced."""
+    with open_dry_run_store(config.store_path) as store, unlogged_run("run --dry-run") as run:
+        return _import_all(store, jobs, warnings, run, reporter, dry_run=True)
+
+
+def _import_all(
+    store: Store, jobs: list[ImportJob], warnings: list[str], run: RunLog, reporter: Reporter, *, dry_run: bool
+) -> RunOutcome:
+    outcome = RunOutcome(run.run_id, dry_run, warnings=list(warnings))
+    for warning in warnings:
+        reporter.warning("config.warning", warning)
+    outcome.imports = import_jobs(store, jobs, run_id=run.run_id, reporter=reporter, dry_run=dry_run)
+    run.summary["import"] = outcome.imports.as_json()
+    refusal = outcome.imports.refusal_message()
+    if refusal:
+        run.failed("input_error", refusal)
+    return outcome
 
 
 def notification(outcome: RunOutcome) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from recon.config import Config
 from recon.errors import ReconError, UserError
 from recon.store import Store
+from recon.store.stale_runs import runs_of_this_process
 
 
 def _now() -> datetime:
@@ -39,6 +40,7 @@ class RunLog:
 def logged_run(store: Store, command: str) -> Iterator[RunLog]:
     """Record the run's start, then its end with status and summary, whatever happens."""
     run = RunLog(uuid.uuid4().hex, command)
+    runs_of_this_process.add(run.run_id)  # not "interrupted" when this process opens the store again meanwhile
     store.con.execute(
         "INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
         [run.run_id, command, _now()],
@@ -55,10 +57,19 @@ def logged_run(store: Store, command: str) -> Iterator[RunLog]:
         run.failed("failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        store.con.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
-            [_now(), run.status, json.dumps(run.summary, default=str), run.error, run.run_id],
-        )
+        try:
+            store.con.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
+                [_now(), run.status, json.dumps(run.summary, default=str), run.error, run.run_id],
+            )
+        finally:
+            runs_of_this_process.discard(run.run_id)
+
+
+@contextmanager
+def unlogged_run(command: str) -> Iterator[RunLog]:
+    """A run that gathers its counts like `logged_run` but records nothing: a dry run stores nothing."""
+    yield RunLog(uuid.uuid4().hex, command)
 
 
 def sync_accounts(store: Store, config: Config) -> None:

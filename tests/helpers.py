@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +22,17 @@ CONTENT_TABLES = {
 }
 
 
-def recon(*args: str | Path, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `recon ARGS...` as a real process."""
+def recon(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `recon ARGS...` as a real process (with `env` added to this process's environment)."""
     return subprocess.run(
         [sys.executable, "-m", "recon", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **env} if env else None,
     )
 
 

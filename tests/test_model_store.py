@@ -62,7 +62,7 @@ def test_a_second_process_is_told_the_store_is_busy(tmp_path: Path) -> None:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(StoreBusyError, match="in use by another recon process"):
-            open_store(path)
+            open_store(path, wait_seconds=0.2)
     finally:
         holder.kill()
         holder.wait()

@@ -35,7 +35,7 @@ def test_a_second_run_exits_with_the_lock_message_and_changes_nothing(demo: Path
     for line in first.stderr:
         if "importing" in line:
             break
-    second = recon("run", "--config", config)
+    second = recon("run", "--config", config, env={"RECON_STORE_WAIT": "0.5"})
     _out, _ = first.communicate(timeout=120)
     assert first.returncode == 0
     assert second.returncode == 1
@@ -99,4 +99,4 @@ def test_dry_run_reads_everything_and_stores_nothing(demo: Path) -> None:
     read, new = len(fitids) + book_rows, len(set(fitids)) + book_rows
     assert new < read  # the two downloads overlap: the dry run counts the overlap as known, as a real run would
     assert f"dry run: {read} rows read, {new} would be new" in result.stdout
-    assert snapshot(demo / "recon.duckdb")["bank_transactions"] == []
+    assert not (demo / "recon.duckdb").exists()  # no store file is created either

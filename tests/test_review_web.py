@@ -120,7 +120,8 @@ def test_actions_record_decisions_and_refuse_what_does_not_add_up(ran: Path) -> 
     assert query(ran.parent / "recon.duckdb", status, [ids.gsuite_suggestion]) == [("suggested",)]
 
 
-def test_a_store_held_by_another_process_answers_503_then_recovers(ran: Path) -> None:
+def test_a_store_held_by_another_process_answers_503_then_recovers(ran: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECON_STORE_WAIT", "0.5")  # a request waits this long for the holder, then says so
     store = ran.parent / "recon.duckdb"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "

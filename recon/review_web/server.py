@@ -8,9 +8,12 @@ host; actions accept only `application/json` bodies, which a cross-site form
 cannot send. The token is never logged: the access log shows paths without their
 query, and any message holding the token is redacted.
 
-DuckDB lets one process write a store file at a time, so the server opens the store
-per request and closes it before answering: `recon run` can run between two
-requests. A request that finds the store busy gets a 503 that says so.
+DuckDB lets one process open a store file read-write at a time, so the server opens
+the store per request only to read or change it, and closes it before rendering and
+sending the answer: `recon run` can run between two requests, and one that starts
+during a request waits the moment it takes (`open_store` retries). A request that
+finds the store busy waits a few seconds at most (a run holds it for minutes), then
+gets a 503 that says so.
 """
 
 from __future__ import annotations
@@ -26,19 +29,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from recon.errors import ReconError, StoreBusyError, UserError
 from recon.review_web.actions import perform
 from recon.review_web.page import render_page
-from recon.review_web.page_data import load_review_data
+from recon.review_web.page_data import ReviewData, load_review_data
 from recon.store import Store, open_store
+from recon.store.connection import store_wait_seconds
 
 __all__ = ["ReviewServer", "make_server", "new_token", "serve"]
 
 TOKEN_HEADER = "X-Recon-Token"
 MAX_BODY = 64 * 1024
+T = TypeVar("T")
+REQUEST_STORE_WAIT_SECONDS = 5.0  # a person waits at the page; RECON_STORE_WAIT lowers it
 
 
 def new_token() -> str:
@@ -93,7 +99,7 @@ class ReviewServer(ThreadingHTTPServer):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A response, computed while the store is open and sent after it is closed."""
+    """A response, rendered and sent after the store is closed."""
 
     code: int
     body: bytes
@@ -152,14 +158,15 @@ class ReviewHandler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         return origin is None or origin == f"http://{self.headers.get('Host', '')}"
 
-    def _with_store(self, work: Callable[[Store], Answer], *, as_json: bool) -> Answer:
-        """Open the store, compute the answer, close the store: it is held only this long."""
+    def _with_store(self, work: Callable[[Store], T], *, as_json: bool) -> T | Answer:
+        """Open the store, do `work`, close the store: it is held only this long, so `work` only reads or
+        changes the store; rendering and sending happen after."""
         with self.server.store_lock:
             try:
-                store = open_store(self.server.store_path)
-            except StoreBusyError:
-                message = "the store is in use by another recon process (a run?); try again in a moment"
-                return Answer.error(503, message, as_json=as_json)
+                wait = min(store_wait_seconds(), REQUEST_STORE_WAIT_SECONDS)
+                store = open_store(self.server.store_path, wait_seconds=wait)
+            except StoreBusyError as exc:
+                return Answer.error(503, f"{exc}; try again in a moment", as_json=as_json)
             except ReconError as exc:
                 return Answer.error(500, f"cannot open the store: {exc}", as_json=as_json)
             try:
@@ -185,12 +192,13 @@ class ReviewHandler(BaseHTTPRequestHandler):
             return Answer.error(403, "forbidden: unexpected Host header", as_json=False)
         if path != "/":
             return Answer.error(404, "not found", as_json=False)
-        return self._with_store(self._page, as_json=False)
+        data = self._with_store(load_review_data, as_json=False)
+        return data if isinstance(data, Answer) else self._page(data)
 
-    def _page(self, store: Store) -> Answer:
+    def _page(self, data: ReviewData) -> Answer:
         nonce = secrets.token_urlsafe(16)
-        data = load_review_data(store)
-        page = render_page(data, token=self.server.token, nonce=nonce, by=self.server.by, store_name=store.path.name)
+        store_name = self.server.store_path.name
+        page = render_page(data, token=self.server.token, nonce=nonce, by=self.server.by, store_name=store_name)
         csp = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; connect-src 'self'; "
             "img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -221,7 +229,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
         except ValueError:
             return Answer.error(400, "the request body is not JSON", as_json=True)
         action = path.removeprefix("/api/")
-        return self._with_store(lambda store: self._act(store, action, payload), as_json=True)
+        answer = self._with_store(lambda store: self._act(store, action, payload), as_json=True)
+        assert isinstance(answer, Answer)
+        return answer
 
     def _act(self, store: Store, action: str, payload: object) -> Answer:
         try:

@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
     command VARCHAR NOT NULL,            -- run | import | match | ...
     started_at TIMESTAMP NOT NULL,
     finished_at TIMESTAMP,
-    status VARCHAR NOT NULL,             -- running | ok | failed | input_error
+    status VARCHAR NOT NULL,             -- running | ok | failed | input_error | interrupted
     summary VARCHAR,                     -- JSON: counts of what the run did
     error VARCHAR                        -- message of the failure, if any
 )"""
