@@ -37,6 +37,12 @@ def reporter_of(ctx: click.Context) -> Reporter:
     return found if found is not None else Reporter()
 
 
+def summary_line(line: str) -> None:
+    """A line of a command's summary on stdout; --quiet keeps stdout empty (cron mails only trouble)."""
+    if not reporter_of(click.get_current_context()).quiet:
+        click.echo(line)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="recon")
 @click.option(
@@ -65,11 +71,9 @@ def _print_outcome(outcome: RunOutcome) -> None:
             parts.append(f"{held['confirmed']} confirmed")
         parts.append(f"{held.get('suggested', 0)} suggested")
         click.echo(f"matched:        {', '.join(parts)}")
-        if outcome.match is not None and outcome.reports is not None:
-            click.echo(
-                f"exceptions:     {outcome.reports.exceptions} ({outcome.match.open_bank} bank rows and "
-                f"{outcome.match.open_ledger} ledger rows open, {held.get('suggested', 0)} suggestions to review)"
-            )
+        if outcome.reports is not None:
+            counts = outcome.reports.counts
+            click.echo(f"exceptions:     {counts.total} ({counts.parts()})")
         for line in outcome.categorize_lines:
             click.echo(line)
         if outcome.reports is not None:
@@ -89,8 +93,10 @@ def _print_outcome(outcome: RunOutcome) -> None:
 def run(ctx: click.Context, config_path: Path, dry_run: bool) -> None:
     """The nightly job: import every source, match, write the reports."""
     config = load_config(config_path)
-    outcome = run_nightly(config, reporter=reporter_of(ctx), dry_run=dry_run)
-    _print_outcome(outcome)
+    reporter = reporter_of(ctx)
+    outcome = run_nightly(config, reporter=reporter, dry_run=dry_run)
+    if not reporter.quiet:  # failures and refusals reach stderr as errors all the same
+        _print_outcome(outcome)
     if outcome.exit_code:
         sys.exit(outcome.exit_code)
 
@@ -145,7 +151,7 @@ def _import_and_say(
 ) -> ImportTotals:
     totals = import_jobs(store, jobs, run_id=run_id, reporter=reporter, dry_run=dry_run)
     verb = "would be new" if dry_run else "new"
-    click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
+    summary_line(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
     return totals
 
 
@@ -175,10 +181,12 @@ def match(config_path: Path) -> None:
         sync_accounts(store, config)
         with logged_run(store, "match") as log:
             summary = run_matching(store, settings=config.matching, run_id=log.run_id)
-            click.echo(f"matched: {summary.auto} new auto, {summary.suggested} suggested")
-            click.echo(f"open: {summary.open_bank} bank rows, {summary.open_ledger} ledger rows")
+            summary_line(f"matched: {summary.auto} new auto, {summary.suggested} suggested")
+            summary_line(f"open: {summary.open_bank} bank rows, {summary.open_ledger} ledger rows")
             if summary.back_to_suggested:
-                click.echo(f"warning: {BACK_TO_SUGGESTED.format(n=summary.back_to_suggested)}")
+                reporter_of(click.get_current_context()).warning(
+                    "match.back_to_suggested", BACK_TO_SUGGESTED.format(n=summary.back_to_suggested)
+                )
 
 
 @cli.command()
@@ -188,7 +196,7 @@ def report(config_path: Path) -> None:
     config = load_config(config_path)
     with open_store(config.store_path) as store:
         paths = write_reports(store, config)
-    click.echo(f"{paths.exceptions} exceptions: {paths.exceptions_html}, {paths.exceptions_csv}")
+    summary_line(f"{paths.exceptions} exceptions: {paths.exceptions_html}, {paths.exceptions_csv}")
 
 
 @cli.command()

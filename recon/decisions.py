@@ -118,7 +118,7 @@ def hand_match_difference(store: Store, bank_ids: list[str], ledger_ids: list[st
     missing = [f"bank row {i}" for i in bank_ids if ("bank", i) not in known]
     missing += [f"ledger row {i}" for i in ledger_ids if ("ledger", i) not in known]
     if missing:
-        raise UserError(f"unknown {', '.join(missing)}")
+        raise UserError(f"unknown {', '.join(missing)}{_external_id_hint(store, bank_ids, ledger_ids)}")
     found = store.con.execute(
         """SELECT currency, sum(amount_minor) FILTER (WHERE side = 'bank'),
                   sum(amount_minor) FILTER (WHERE side = 'ledger')
@@ -136,10 +136,23 @@ def hand_match_difference(store: Store, bank_ids: list[str], ledger_ids: list[st
     return int(bank_total or 0) - int(ledger_total or 0), str(currency)
 
 
+def _external_id_hint(store: Store, bank_ids: list[str], ledger_ids: list[str]) -> str:
+    """For ids that are a source's own id (a FITID, a GL line id): which stored row they name."""
+    found = store.con.execute(
+        "SELECT 'bank', external_id, txn_id FROM bank_transactions WHERE list_contains(?, external_id) "
+        "UNION ALL SELECT 'ledger', external_id, entry_id FROM ledger_entries WHERE list_contains(?, external_id) "
+        "ORDER BY ALL",
+        [bank_ids, ledger_ids],
+    ).fetchall()
+    hints = [f"{external} is the external id of {side} row {row_id}" for side, external, row_id in found]
+    return f" ({'; '.join(hints)}: give the row ids, txn_id / entry_id)" if hints else ""
+
+
 def mark_to_book(store: Store, bank_ids: list[str], *, by: str, note: str | None = None) -> str:
     """A person says these bank rows are to be booked by a rule (a fee, interest): returns the decision id.
 
-    Rows already in an auto or confirmed match, or already marked, are refused.
+    Rows already in an auto or confirmed match, or already marked, are refused, and so are
+    rows no rule categorizes (or a rule ignores): there is nothing to book them by.
     """
     bank_ids = sorted(set(bank_ids))
     if not bank_ids:
@@ -159,12 +172,37 @@ def mark_to_book(store: Store, bank_ids: list[str], *, by: str, note: str | None
         if held:
             listed = ", ".join(f"{txn} (match {match})" for txn, match in held)
             raise UserError(f"rows already matched, nothing to book: {listed}")
+        _refuse_rows_without_booking(store, bank_ids)
         marked = sorted(set(bank_ids) & set(rows_to_book(store)))
         if marked:
             raise UserError(f"rows already marked to book: {', '.join(marked)}")
         decision = Decision(uuid.uuid4().hex, _now(), by, "book", None, bank_ids, [], note)
         _insert(store, decision)
     return decision.decision_id
+
+
+def _refuse_rows_without_booking(store: Store, bank_ids: list[str]) -> None:
+    """Refuse rows whose categorization says nothing to book: no category, split or transfer."""
+    rows = store.con.execute(
+        """SELECT b.txn_id, coalesce(c.ignored, false) FROM bank_transactions b
+           LEFT JOIN categorizations c ON c.txn_id = b.txn_id
+           WHERE list_contains(?, b.txn_id) AND (c.txn_id IS NULL OR c.ignored
+                 OR (c.category IS NULL AND c.splits IS NULL AND c.transfer_account IS NULL))
+           ORDER BY b.txn_id""",
+        [bank_ids],
+    ).fetchall()
+    uncategorized = [str(txn) for txn, ignored in rows if not ignored]
+    ignored = [str(txn) for txn, was_ignored in rows if was_ignored]
+    problems = []
+    if uncategorized:
+        problems.append(
+            f"no rule categorizes bank row(s) {', '.join(uncategorized)}: write or fix a rule first "
+            "('recon rules test' shows what the rules do), or match them"
+        )
+    if ignored:
+        problems.append(f"a rule ignores bank row(s) {', '.join(ignored)}: there is no entry to book")
+    if problems:
+        raise UserError("; ".join(problems))
 
 
 def dismiss_duplicates(store: Store, row_ids: list[str], *, by: str, note: str | None = None) -> str:

@@ -12,16 +12,20 @@ from typing import Literal
 import polars as pl
 
 from recon.errors import UserError
+from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, Table
 from recon.money import minor_to_decimal_expr
 from recon.store import Store
 
 ExportKind = Literal["matches", "transactions", "ledger"]
 
+# bank_txn_id and ledger_entry_id are the store's ids (what `recon review` takes); the sources' own
+# ids are beside them, so a person can find the row in the bank file or the books
 MATCHES_SQL = """
 SELECT m.match_id, m.status, m.kind, m.score, m.account_id,
        l.bank_txn_id,
        coalesce(b.external_id, b.source_file || ':' || CAST(b.source_line AS VARCHAR)) AS bank_external_id,
-       coalesce(e.external_id, e.entry_id) AS ledger_entry_id,
+       l.ledger_entry_id,
+       coalesce(e.external_id, e.source_file || ':' || CAST(e.source_line AS VARCHAR)) AS ledger_external_id,
        l.amount_diff_minor, l.date_diff_days, m.reasons
 FROM matches m
 JOIN match_links l USING (match_id)
@@ -34,20 +38,18 @@ _MATCH_STATE = """
     (SELECT max(m.status) FROM match_links ml JOIN matches m USING (match_id)
      WHERE ml.{column} = r.{key} AND m.status IN ('auto', 'confirmed', 'suggested')) AS match_status"""
 
-TRANSACTIONS_SQL = f"""
-SELECT r.txn_id, r.account_id, r.external_id, r.posted_date, r.value_date, r.amount_minor, r.currency,
-       r.description, r.payee, r.reference, r.check_number, r.transaction_type, r.pending,
-       r.source_file, r.source_line, r.batch_id,
-       {_MATCH_STATE.format(column="bank_txn_id", key="txn_id")}
-FROM bank_transactions r ORDER BY r.account_id, r.posted_date, r.source_file, r.source_line, r.txn_id
+
+def _rows_sql(table: Table, *, key: str, link_column: str) -> str:
+    """Every column of the table (raw included: it is the row's provenance), then its match status."""
+    columns = ", ".join(f"r.{name}" for name in table.names)
+    return f"""
+SELECT {columns}, {_MATCH_STATE.format(column=link_column, key=key)}
+FROM {table.name} r ORDER BY r.account_id, r.posted_date, r.source_file, r.source_line, r.{key}
 """
 
-LEDGER_SQL = f"""
-SELECT r.entry_id, r.account_id, r.external_id, r.posted_date, r.amount_minor, r.currency,
-       r.description, r.counterparty, r.reference, r.ledger_account, r.source_file, r.source_line, r.batch_id,
-       {_MATCH_STATE.format(column="ledger_entry_id", key="entry_id")}
-FROM ledger_entries r ORDER BY r.account_id, r.posted_date, r.source_file, r.source_line, r.entry_id
-"""
+
+TRANSACTIONS_SQL = _rows_sql(BANK_TRANSACTIONS, key="txn_id", link_column="bank_txn_id")
+LEDGER_SQL = _rows_sql(LEDGER_ENTRIES, key="entry_id", link_column="ledger_entry_id")
 
 _SQL: dict[str, str] = {"matches": MATCHES_SQL, "transactions": TRANSACTIONS_SQL, "ledger": LEDGER_SQL}
 

@@ -11,6 +11,7 @@ This module never decides anything itself; the CLI and web review call it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
@@ -19,7 +20,28 @@ from recon.errors import UserError
 from recon.match.result import match_id as stable_match_id
 from recon.store import Store
 
-__all__ = ["confirm", "match_by_hand", "reject"]
+__all__ = ["Decided", "confirm", "match_by_hand", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a decision did, for the message to the person.
+
+    Attributes:
+      match_id: the match decided on (or made by hand).
+      replaced: engine matches removed to free its rows, as "match_id (status)".
+      already: the match already had this status: nothing changed, no decision recorded.
+      written_back: reject only: where write-back already marked its entries cleared.
+    """
+
+    match_id: str
+    replaced: list[str] = field(default_factory=list)
+    already: bool = False
+    written_back: str | None = None
+
+    def replaced_text(self) -> str:
+        """'; it replaced engine match(es) ...', or '' when it replaced none."""
+        return f"; it replaced engine match(es) {', '.join(self.replaced)}" if self.replaced else ""
 
 
 def _now() -> datetime:
@@ -49,9 +71,10 @@ def _status_of(store: Store, match_id: str) -> str:
     return str(found["status"][0])
 
 
-def _take_rows(store: Store, match_id: str, bank_ids: list[str], ledger_ids: list[str]) -> None:
+def _take_rows(store: Store, match_id: str, bank_ids: list[str], ledger_ids: list[str]) -> list[str]:
     """Free the rows for a person's match `match_id`: engine matches (auto, suggested) holding any of
-    them are removed; another confirmed match holding one is refused, so no row is in two."""
+    them are removed and returned as "match_id (status)"; another confirmed match holding one is
+    refused, so no row is in two."""
     holding = store.query(
         """SELECT DISTINCT m.match_id, m.status FROM matches m JOIN match_links l USING (match_id)
            WHERE m.status IN ('auto', 'suggested', 'confirmed') AND m.match_id <> ?
@@ -64,29 +87,36 @@ def _take_rows(store: Store, match_id: str, bank_ids: list[str], ledger_ids: lis
     stale = list(holding["match_id"])
     store.con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [stale])
     store.con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [stale])
+    return [f"{m} ({status})" for m, status in holding.sort("match_id").iter_rows()]
 
 
-def _set_status(store: Store, match_id: str, status: str, *, action: str, by: str, note: str | None) -> None:
+def _set_status(store: Store, match_id: str, status: str, *, action: str, by: str, note: str | None) -> Decided:
     with store.transaction():
-        _status_of(store, match_id)
+        if _status_of(store, match_id) == status:  # a second click: the first decision stands, logged once
+            return Decided(match_id, already=True)
         bank_ids, ledger_ids = _linked_ids(store, match_id)
+        replaced = []
         if status == "confirmed":  # a rejected match confirmed after all: its rows may be matched elsewhere by now
-            _take_rows(store, match_id, bank_ids, ledger_ids)
+            replaced = _take_rows(store, match_id, bank_ids, ledger_ids)
         store.con.execute("UPDATE matches SET status = ? WHERE match_id = ?", [status, match_id])
         _record(store, action=action, match_id=match_id, bank_ids=bank_ids, ledger_ids=ledger_ids, by=by, note=note)
+    return Decided(match_id, replaced)
 
 
-def confirm(store: Store, match_id: str, *, by: str, note: str | None = None) -> None:
-    """A person accepts the match: it becomes `confirmed` and no run touches it again."""
-    _set_status(store, match_id, "confirmed", action="confirm", by=by, note=note)
+def confirm(store: Store, match_id: str, *, by: str, note: str | None = None) -> Decided:
+    """A person accepts the match: it becomes `confirmed` and no run touches it again.
+
+    A match already confirmed stays as it is (`already`), with no second decision."""
+    return _set_status(store, match_id, "confirmed", action="confirm", by=by, note=note)
 
 
-def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> str | None:
+def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> Decided:
     """A person rejects the match: its rows are open again and the same pairing is never proposed again.
 
-    Returns a note for the person when write-back has already marked its entries cleared in a
-    book: recon never takes back what it wrote, so they undo that in the book themselves."""
-    _set_status(store, match_id, "rejected", action="reject", by=by, note=note)
+    A match already rejected stays as it is (`already`), with no second decision. `written_back`
+    tells the person where write-back has already marked its entries cleared in a book: recon
+    never takes back what it wrote, so they undo that in the book themselves."""
+    decided = _set_status(store, match_id, "rejected", action="reject", by=by, note=note)
     written = store.query(
         """SELECT DISTINCT w.target, w.ledger_location, w.bank_id FROM writeback_log w
            JOIN match_links l ON w.item_key = l.ledger_entry_id
@@ -94,16 +124,19 @@ def reject(store: Store, match_id: str, *, by: str, note: str | None = None) -> 
         [match_id],
     )
     if written.is_empty():
-        return None
+        return decided
     places = "; ".join(f"{location or target} (bank-id {bank_id})" for target, location, bank_id in written.iter_rows())
-    return f"already written back, marked cleared at {places}: recon does not undo that, edit the book by hand"
+    note = f"already written back, marked cleared at {places}: recon does not undo that, edit the book by hand"
+    return Decided(match_id, already=decided.already, written_back=note)
 
 
-def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, by: str, note: str | None = None) -> str:
-    """A person links bank rows to ledger rows; returns the new match id (status confirmed, origin person).
+def match_by_hand(
+    store: Store, bank_ids: list[str], ledger_ids: list[str], *, by: str, note: str | None = None
+) -> Decided:
+    """A person links bank rows to ledger rows: the new match (status confirmed, origin person).
 
-    Engine matches (auto or suggested) holding any of the rows are removed; rows in a
-    match a person confirmed are refused (reject that match first).
+    Engine matches (auto or suggested) holding any of the rows are removed and named in
+    `replaced`; rows in a match a person confirmed are refused (reject that match first).
     """
     if not bank_ids or not ledger_ids:
         raise UserError("a match needs at least one bank row and one ledger row")
@@ -126,7 +159,10 @@ def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, b
         accounts = set(bank["account_id"]) | set(ledger["account_id"])
         if len(accounts) != 1:
             raise UserError(f"rows of different accounts cannot be matched: {', '.join(sorted(accounts))}")
-        _take_rows(store, new_id, bank_ids, ledger_ids)
+        replaced = _take_rows(store, new_id, bank_ids, ledger_ids)
+        # the engine may hold these very rows as one match already: it gives way to the person's
+        same = store.query("SELECT status FROM matches WHERE match_id = ? AND origin = 'engine'", [new_id])
+        replaced += [f"{new_id} ({status})" for status in same["status"] if status in ("auto", "suggested")]
         con.execute("DELETE FROM match_links WHERE match_id = ?", [new_id])
         con.execute("DELETE FROM matches WHERE match_id = ?", [new_id])
 
@@ -149,4 +185,4 @@ def match_by_hand(store: Store, bank_ids: list[str], ledger_ids: list[str], *, b
                 [new_id, txn_id, entry_id, amount_diff, (b_date - l_date).days],
             )
         _record(store, action="match", match_id=new_id, bank_ids=bank_ids, ledger_ids=ledger_ids, by=by, note=note)
-    return new_id
+    return Decided(new_id, sorted(replaced))

@@ -123,8 +123,11 @@ def confirm(ctx: click.Context, match_id: str, config_path: Path | None, by: str
     """Accept a suggested (or auto) match: no later run changes it."""
     by = _decider_of(ctx, by)
     with _open(_config_of(ctx, config_path)) as store:
-        decide.confirm(store, match_id, by=by, note=note)
-    click.echo(f"match {match_id} confirmed by {by}")
+        decided = decide.confirm(store, match_id, by=by, note=note)
+    if decided.already:
+        click.echo(f"match {match_id} was already confirmed; nothing changed")
+    else:
+        click.echo(f"match {match_id} confirmed by {by}{decided.replaced_text()}")
 
 
 @review.command()
@@ -137,10 +140,11 @@ def reject(ctx: click.Context, match_id: str, config_path: Path | None, by: str 
     """Reject a match: its rows are open again and the same pairing is never proposed again."""
     by = _decider_of(ctx, by)
     with _open(_config_of(ctx, config_path)) as store:
-        written_back = decide.reject(store, match_id, by=by, note=note)
-    click.echo(f"match {match_id} rejected by {by}")
-    if written_back:
-        click.echo(f"note: {written_back}", err=True)
+        decided = decide.reject(store, match_id, by=by, note=note)
+    click.echo(f"match {match_id} was already rejected; nothing changed" if decided.already
+               else f"match {match_id} rejected by {by}")  # fmt: skip
+    if decided.written_back:
+        click.echo(f"note: {decided.written_back}", err=True)
 
 
 @review.command("match")
@@ -165,8 +169,11 @@ def match_rows(
                 f"the rows do not add up: bank - ledger = {format_minor(difference, currency)} {currency}; "
                 "pass --allow-difference to match them anyway"
             )
-        match_id = decide.match_by_hand(store, banks, ledgers, by=by, note=note)
-    click.echo(f"match {match_id} saved by {by}: {len(banks)} bank, {len(ledgers)} ledger row(s)")
+        decided = decide.match_by_hand(store, banks, ledgers, by=by, note=note)
+    click.echo(
+        f"match {decided.match_id} saved by {by}: {len(banks)} bank, {len(ledgers)} ledger row(s)"
+        f"{decided.replaced_text()}"
+    )
 
 
 @review.command()

@@ -1,17 +1,19 @@
 """The README's main command, end to end on the generated demo, through the real CLI."""
 
 import csv
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
 from bench.sample_data import generate
+from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES
 from tests.helpers import count, recon, snapshot
 
 MATCH_COLUMNS = [
     "match_id", "status", "kind", "score", "account_id", "bank_txn_id", "bank_external_id", "ledger_entry_id",
-    "amount_diff_minor", "date_diff_days", "reasons",
+    "ledger_external_id", "amount_diff_minor", "date_diff_days", "reasons",
 ]  # fmt: skip
 
 
@@ -88,9 +90,49 @@ def test_export_matches_has_the_design_columns_and_explanations(demo: Path, tmp_
     assert list(rows[0].keys()) == MATCH_COLUMNS
     assert all(r["reasons"].startswith(("amount equal", "amount differs")) for r in rows)
     assert {r["status"] for r in rows} <= {"auto", "suggested", "confirmed", "rejected"}
-    # bank_external_id is the OFX FITID, ledger_entry_id the GL line id
+    # bank_external_id is the OFX FITID, ledger_external_id the GL line id; the *_id columns are the store's
     assert all(r["bank_external_id"].startswith("2026") for r in rows)
-    assert all(r["ledger_entry_id"].startswith("JE-") for r in rows)
+    assert all(r["ledger_external_id"].startswith("JE-") for r in rows)
+    store = demo / "recon.duckdb"
+    for r in rows:
+        assert count(store, f"SELECT count(*) FROM bank_transactions WHERE txn_id = '{r['bank_txn_id']}'") == 1
+        assert count(store, f"SELECT count(*) FROM ledger_entries WHERE entry_id = '{r['ledger_entry_id']}'") == 1
+
+
+def test_a_row_of_the_matches_export_can_be_matched_by_hand_with_its_ids(demo: Path, tmp_path: Path) -> None:
+    config = demo / "recon.toml"
+    assert recon("run", "--config", config).returncode == 0
+    out = tmp_path / "m.csv"
+    assert recon("export", "matches", "--config", config, "-o", out).returncode == 0
+    row = next(r for r in csv.DictReader(out.open()) if r["status"] == "suggested" and r["kind"] == "1:1")
+    done = recon("review", "match", "--bank", row["bank_txn_id"], "--ledger", row["ledger_entry_id"],
+                 "--allow-difference", "--config", config)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # the GL's own id is not the store's: the refusal says which row it names
+    refused = recon("review", "match", "--bank", row["bank_txn_id"], "--ledger", row["ledger_external_id"],
+                    "--config", config)  # fmt: skip
+    assert refused.returncode == 2
+    assert f"{row['ledger_external_id']} is the external id of ledger row {row['ledger_entry_id']}" in refused.stderr
+
+
+def test_row_exports_have_every_column_of_their_table(demo: Path, tmp_path: Path) -> None:
+    config = demo / "recon.toml"
+    assert recon("import", "--config", config).returncode == 0
+    for kind, table in (("transactions", BANK_TRANSACTIONS), ("ledger", LEDGER_ENTRIES)):
+        columns = [*table.names, "match_status"]
+        columns.insert(columns.index("amount_minor"), "amount")
+        parquet = pl.read_parquet(_export(config, kind, tmp_path / f"{kind}.parquet"))
+        assert parquet.columns == columns
+        assert parquet["raw"].is_not_null().all()  # the provenance of every row
+        assert pl.read_csv(_export(config, kind, tmp_path / f"{kind}.csv")).columns == [
+            c for c in columns if c != "amount_minor"
+        ]
+
+
+def _export(config: Path, kind: str, out: Path) -> Path:
+    result = recon("export", kind, "--config", config, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return out
 
 
 def test_export_transactions_and_ledger_keep_amounts_exact(demo: Path, tmp_path: Path) -> None:
@@ -140,3 +182,51 @@ def test_committed_sample_data_is_what_the_generator_makes(tmp_path: Path) -> No
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     for relative in made:
         assert (repo_sample / relative).read_bytes() == (tmp_path / relative).read_bytes(), relative
+
+
+def test_summary_counts_add_up_and_count_a_suggested_group_once(demo: Path) -> None:
+    result = recon("run", "--config", demo / "recon.toml")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("exceptions:"))
+    total, *parts = map(int, re.findall(r"\d+", line))
+    assert len(parts) == 4, line  # bank open, ledger open, suggested, duplicates
+    assert total == sum(parts), line
+    lines = list(csv.DictReader((demo / "out" / "matches.csv").open()))
+    suggested = {r["match_id"] for r in lines if r["status"] == "suggested"}
+    assert len(suggested) < sum(r["status"] == "suggested" for r in lines)  # the demo has a 1:N suggestion
+    assert f"{len(suggested)} suggested matches to review" in line
+    page = (demo / "out" / "exceptions.html").read_text()
+    assert f">Suggested matches ({len(suggested)})</h2>" in page
+    assert f"{len(suggested)} suggested matches ·" in page
+
+
+def test_quiet_run_prints_nothing_on_success_but_writes_the_reports(demo: Path) -> None:
+    result = recon("-q", "run", "--config", demo / "recon.toml")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == ""
+    assert (demo / "out" / "exceptions.html").stat().st_size > 0
+
+
+def test_quiet_run_still_reports_a_refused_file_on_stderr(demo: Path) -> None:
+    gl = demo / "ledger" / "gl.csv"
+    gl.write_text(gl.read_text().replace(",-4200.00,", ",-4200.0x,", 1))
+    result = recon("-q", "run", "--config", demo / "recon.toml")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "field 'amount': '-4200.0x' is not an exact amount" in result.stderr
+
+
+def test_open_reasons_say_the_matcher_looked_at_open_rows_only(demo: Path) -> None:
+    assert recon("run", "--config", demo / "recon.toml").returncode == 0
+    report = pl.read_csv(demo / "out" / "exceptions.csv").filter(pl.col("reason") == "no_candidate")
+    texts = dict(report.group_by("kind").agg(pl.col("reason_text").unique()).iter_rows())
+    # the books do have entries of -15.00 and the like, matched to other rows: "no open" is what is true
+    assert texts["bank_unmatched"] == [
+        "no open book entry with this amount in the date window "
+        "(rows matched to others or flagged as duplicates are not candidates)"
+    ]
+    assert texts["ledger_unmatched"] == [
+        "no open bank row with this amount in the date window "
+        "(rows matched to others or flagged as duplicates are not candidates)"
+    ]

@@ -92,7 +92,9 @@ def test_a_match_by_hand_holds_its_rows_over_reruns(store: Store) -> None:
     fee = store.query("SELECT txn_id FROM bank_transactions WHERE description LIKE 'WIRE TRANSFER FEE%'")["txn_id"][0]
     coffee = store.query(LINKS_SQL).filter(pl.col("book") == "Client meeting coffee")
     entry = coffee["ledger_entry_id"][0]
-    made = match_by_hand(store, [fee], [entry], by="bo", note="booked the wire fee on the coffee line by mistake")
+    made = match_by_hand(
+        store, [fee], [entry], by="bo", note="booked the wire fee on the coffee line by mistake"
+    ).match_id
     _rerun(store)
     links = store.query(LINKS_SQL)
     mine = links.filter(pl.col("match_id") == made)

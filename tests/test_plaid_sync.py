@@ -214,7 +214,7 @@ def test_matches_of_pending_rows_are_carried_or_dropped_and_recorded(feed: Feed)
         feed.store,
         ("L1", day, -4250, "Doordash dinner"), ("L2", day, -1999, "Amazon order"), ("L3", day, -700, "Coffee"),
     )  # fmt: skip
-    person_match = match_by_hand(feed.store, [feed.txn_id(by_person)], ["L1"], by="alice")
+    person_match = match_by_hand(feed.store, [feed.txn_id(by_person)], ["L1"], by="alice").match_id
     match_by_hand(feed.store, [feed.txn_id(cancelled)], ["L3"], by="alice")
     _engine_match(feed.store, "m-engine", feed.txn_id(by_engine), "L2")
 
@@ -385,7 +385,7 @@ def test_a_changed_amount_drops_engine_matches_and_keeps_a_persons(feed: Feed) -
     _ok(feed.sync())
     day = bank.day.isoformat()
     _ledger(feed.store, ("L1", day, -2000, "Lunch"), ("L2", day, -3000, "Fuel"))
-    person_match = match_by_hand(feed.store, [feed.txn_id(pending)], ["L1"], by="bob")
+    person_match = match_by_hand(feed.store, [feed.txn_id(pending)], ["L1"], by="bob").match_id
     _engine_match(feed.store, "m-engine", feed.txn_id(posted), "L2")
     set_by_person(feed.store, feed.txn_id(posted), category="Expenses:Fuel")
     bank.modify(pending, amount=22.0)

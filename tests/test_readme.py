@@ -5,6 +5,7 @@ from pathlib import Path
 
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES
 from recon.store import open_store
+from tests.helpers import recon
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 CI = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
@@ -31,3 +32,13 @@ def test_every_store_table_is_documented(tmp_path: Path) -> None:
         tables = [r[0] for r in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
     for table in tables:
         assert f"`{table}`" in README, table
+
+
+def test_readme_shows_the_demo_summary_the_demo_prints(demo: Path) -> None:
+    shown = README.split("The demo prints a summary like\n\n```\n", 1)[1].split("```", 1)[0].splitlines()
+    result = recon("run", "--config", demo / "recon.toml")
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.replace(f"{demo}/", "sample_data/").splitlines()
+    for line in shown:  # a line the README cuts short ("; ...") is the start of the printed one
+        assert any(p == line or (line.endswith("...") and p.startswith(line[:-3])) for p in printed), line
+    assert len(shown) == len(printed) - 1  # the README shows one of the two rows no rule categorizes

@@ -9,6 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from recon.errors import UserError
+from recon.review_web.actions import perform
+from recon.store import open_store
 from tests.helpers import recon
 from tests.review_rows import demo_review, query, run_cli
 
@@ -168,8 +171,9 @@ def test_a_rejected_match_confirmed_later_never_puts_a_row_in_two_matches(
     con.execute("INSERT INTO match_links SELECT * REPLACE ('engine-elsewhere' AS match_id) FROM match_links "
                 "WHERE match_id = ?", [ids.gsuite_suggestion])  # fmt: skip
     con.close()
-    code, _, err = run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)
+    code, out, err = run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)
     assert code == 0, err
+    assert "it replaced engine match(es) engine-elsewhere (auto)" in out
     assert _accepted_links(store, bank_row) == [(ids.gsuite_suggestion, "confirmed")]
 
 
@@ -213,3 +217,58 @@ def test_review_commands_need_a_store(demo: Path, capsys: pytest.CaptureFixture[
     assert code == 2
     assert "no store yet" in err
     assert not (demo / "recon.duckdb").exists()
+
+
+def test_a_hand_match_names_the_engine_matches_it_replaces(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    ((auto_match, auto_row),) = query(
+        store, "SELECT match_id, bank_txn_id FROM match_links JOIN matches USING (match_id) "
+        "WHERE status = 'auto' AND kind = '1:1' ORDER BY match_id LIMIT 1",
+    )  # fmt: skip
+    code, out, err = run_cli(
+        capsys, "review", "match", "--bank", str(auto_row), "--ledger", ids.open_ledger, "--allow-difference",
+        "--config", ran,
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"it replaced engine match(es) {auto_match} (auto)" in out
+    # the page's reply too; here the person's match holds exactly the rows of the engine's suggestion
+    with open_store(store) as opened:
+        message = perform(
+            opened, "match", {"bank_ids": [ids.deposit], "ledger_ids": list(ids.receipts)}, by="ana"
+        )  # fmt: skip
+    assert f"it replaced engine match(es) {ids.batched_suggestion} (suggested)" in message
+
+
+def test_confirming_or_rejecting_twice_records_one_decision(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    assert run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)[0] == 0
+    code, out, err = run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--config", ran)
+    assert code == 0, err
+    assert f"match {ids.gsuite_suggestion} was already confirmed; nothing changed" in out
+    assert run_cli(capsys, "review", "reject", ids.initech_suggestion, "--config", ran)[0] == 0
+    code, out, err = run_cli(capsys, "review", "reject", ids.initech_suggestion, "--config", ran)
+    assert code == 0, err
+    assert f"match {ids.initech_suggestion} was already rejected; nothing changed" in out
+    with open_store(store) as opened:  # a second click on the page
+        again = perform(opened, "confirm", {"match_id": ids.gsuite_suggestion}, by="ana")
+        assert again == f"match {ids.gsuite_suggestion} was already confirmed; nothing changed"
+        again = perform(opened, "reject", {"match_id": ids.initech_suggestion}, by="ana")
+        assert again == f"match {ids.initech_suggestion} was already rejected; nothing changed"
+    assert query(store, "SELECT action, match_id FROM review_decisions ORDER BY action") == [
+        ("confirm", ids.gsuite_suggestion), ("reject", ids.initech_suggestion)
+    ]  # fmt: skip
+
+
+def test_book_refuses_a_row_no_rule_categorizes(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)  # the 1730.00 deposit: no rule matches it
+    assert query(store, "SELECT count(*) FROM categorizations WHERE txn_id = ?", [ids.deposit]) == [(0,)]
+    code, _, err = run_cli(capsys, "review", "book", ids.deposit, "--config", ran)
+    assert code == 2
+    assert f"no rule categorizes bank row(s) {ids.deposit}: write or fix a rule first" in err
+    assert "Traceback" not in err
+    with open_store(store) as opened, pytest.raises(UserError, match="no rule categorizes"):
+        perform(opened, "book", {"bank_ids": [ids.deposit]}, by="ana")
+    assert query(store, "SELECT count(*) FROM review_decisions") == [(0,)]

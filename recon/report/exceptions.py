@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from recon.decisions import IN_EFFECT_SQL
 from recon.money import minor_to_decimal_expr
 from recon.store import Store
 
-REASON_TEXT = {
-    "no_candidate": "no ledger/bank row with this amount in the date window",
-    "below_threshold": "candidates found, none similar enough",
+# Matching sees open rows only: a row already matched to another or flagged as a duplicate is no
+# candidate, so the texts say "open" rather than suggest the other side lacks the amount.
+_REASON_TEMPLATE = {
+    "no_candidate": "no open {other} with this amount in the date window (rows matched to others or flagged as "
+    "duplicates are not candidates)",
+    "below_threshold": "open candidates found, none similar enough",
     "candidate_taken": "its candidates matched other rows better",
     "ambiguous": "several rows fit equally well: a person must choose",
-    "amount_differs": "a candidate has a different amount (a fee? a typo?)",
-    "outside_date_window": "a candidate with this amount is outside the date window",
+    "amount_differs": "an open candidate has a different amount (a fee? a typo?)",
+    "outside_date_window": "an open {other} with this amount is outside the date window",
     "rejected": "its only candidate is a pairing a person rejected",
     "not_matched_yet": "not matched yet (run 'recon match')",
     "duplicate": "repeats another row: see the explanation",
     "to_book": "a person marked it to be booked by its rule",
 }
+# the reason texts of a bank row (its other side is the books) and of a ledger row
+REASON_TEXT = {reason: text.format(other="book entry") for reason, text in _REASON_TEMPLATE.items()}
+LEDGER_REASON_TEXT = {reason: text.format(other="bank row") for reason, text in _REASON_TEMPLATE.items()}
 
 EXCEPTION_COLUMNS = [
     "kind", "account_id", "date", "amount", "currency", "description", "reason", "reason_text",
@@ -105,8 +113,50 @@ def exceptions_frame(store: Store) -> pl.DataFrame:
     frame = store.query(sql)
     return frame.with_columns(
         minor_to_decimal_expr(pl.col("amount_minor"), pl.col("currency")).alias("amount"),
-        pl.col("reason").replace_strict(REASON_TEXT, default=pl.col("reason")).alias("reason_text"),
+        pl.when(pl.col("kind") == "ledger_unmatched")
+        .then(pl.col("reason").replace_strict(LEDGER_REASON_TEXT, default=pl.col("reason")))
+        .otherwise(pl.col("reason").replace_strict(REASON_TEXT, default=pl.col("reason")))
+        .alias("reason_text"),
     ).select(*EXCEPTION_COLUMNS, "amount_minor")
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionCounts:
+    """What a report lists, counted as a person reviews it.
+
+    Attributes:
+      bank_open: bank rows not in the books.
+      ledger_open: book entries not at the bank.
+      suggested: suggested matches (a 1:N suggestion is one, though it has a line per link).
+      duplicates: rows flagged as repeating another.
+    """
+
+    bank_open: int
+    ledger_open: int
+    suggested: int
+    duplicates: int
+
+    @property
+    def total(self) -> int:
+        return self.bank_open + self.ledger_open + self.suggested + self.duplicates
+
+    def parts(self) -> str:
+        """The total's parts in words, e.g. for the run summary."""
+        return (
+            f"{self.bank_open} bank rows and {self.ledger_open} ledger rows open, "
+            f"{self.suggested} suggested matches to review, {self.duplicates} possible duplicates"
+        )
+
+
+def exception_counts(exceptions: pl.DataFrame) -> ExceptionCounts:
+    """Count the items of `exceptions_frame`: suggestions by match, everything else by row."""
+    kind = pl.col("kind")
+    return ExceptionCounts(
+        bank_open=exceptions.filter(kind == "bank_unmatched").height,
+        ledger_open=exceptions.filter(kind == "ledger_unmatched").height,
+        suggested=exceptions.filter(kind == "suggested")["match_id"].n_unique(),
+        duplicates=exceptions.filter(kind == "duplicate").height,
+    )
 
 
 def account_summary(store: Store) -> pl.DataFrame:

@@ -14,6 +14,7 @@ import polars as pl
 
 from recon.money import format_minor, minor_to_decimal_expr
 from recon.report.changes import AGE_BUCKETS
+from recon.report.exceptions import exception_counts
 from recon.report.statement import ReconciliationStatement
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -194,7 +195,12 @@ def render(
             "No row repeats another.",
         ),
     ]  # fmt: skip
-    counts = {k: exceptions.filter(pl.col("kind") == k).height for _, k, _, _ in sections}
+    counts = exception_counts(exceptions)
+    # headings count what a person reviews: a suggested 1:N match is one, though it shows a line per link
+    heading_counts = {
+        "suggested": counts.suggested, "bank_unmatched": counts.bank_open,
+        "ledger_unmatched": counts.ledger_open, "duplicate": counts.duplicates,
+    }  # fmt: skip
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -202,8 +208,8 @@ def render(
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">Generated {generated_at:%Y-%m-%d %H:%M} UTC · '
-        f"{counts['suggested']} suggested · {counts['bank_unmatched']} bank rows open · "
-        f"{counts['ledger_unmatched']} book entries open · "
+        f"{counts.suggested} suggested matches · {counts.bank_open} bank rows open · "
+        f"{counts.ledger_open} book entries open · {counts.duplicates} possible duplicates · "
         f'<span data-figure="new_items">{int((exceptions["change"] == "new").sum())}</span> new and '
         f'<span data-figure="resolved_items">{resolved.height}</span> resolved since the previous report</p>',
         "<h2>Bank reconciliation</h2>",
@@ -215,7 +221,7 @@ def render(
     ]
     for heading, kind, columns, empty in sections:
         rows = exceptions.filter(pl.col("kind") == kind)
-        parts.append(f'<h2 id="{kind}">{escape(heading)} ({rows.height})</h2>')
+        parts.append(f'<h2 id="{kind}">{escape(heading)} ({heading_counts[kind]})</h2>')
         parts.append(_table(rows.with_columns(pl.col("date").cast(pl.String)), columns, empty))
     parts.append(f'<h2 id="resolved">Resolved since the previous report ({resolved.height})</h2>')
     parts.append(

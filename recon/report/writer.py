@@ -11,7 +11,13 @@ from recon.config import Config
 from recon.export import export_frame, write_frame
 from recon.report import html
 from recon.report.changes import mark_changes, previous_items, record, with_keys_and_age
-from recon.report.exceptions import EXCEPTION_COLUMNS, account_summary, exceptions_frame
+from recon.report.exceptions import (
+    EXCEPTION_COLUMNS,
+    ExceptionCounts,
+    account_summary,
+    exception_counts,
+    exceptions_frame,
+)
 from recon.report.safe_csv import neutralized
 from recon.report.statement import statements
 from recon.report.xlsx import write_xlsx
@@ -24,9 +30,14 @@ class ReportPaths:
     exceptions_html: Path
     exceptions_xlsx: Path
     matches_csv: Path
-    exceptions: int
+    counts: ExceptionCounts
     new: int
     resolved: int
+
+    @property
+    def exceptions(self) -> int:
+        """Items listed: open rows, suggested matches (one each, whatever their links), duplicates."""
+        return self.counts.total
 
 
 TEXT_COLUMNS = ["description", "explanation", "source", "reason_text", "category", "rule"]
@@ -51,7 +62,7 @@ def write_reports(store: Store, config: Config, *, today: date | None = None) ->
     account_statements = statements(store, config)
     paths = ReportPaths(
         out_dir / "exceptions.csv", out_dir / "exceptions.html", out_dir / "exceptions.xlsx", out_dir / "matches.csv",
-        exceptions.height, int((exceptions["change"] == "new").sum()), resolved.height,
+        exception_counts(exceptions), int((exceptions["change"] == "new").sum()), resolved.height,
     )  # fmt: skip
     safe = neutralized(exceptions.select(CSV_COLUMNS), text_columns=TEXT_COLUMNS)
     _replace(paths.exceptions_csv, safe.write_csv)

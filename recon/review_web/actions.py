@@ -48,14 +48,17 @@ def _note(payload: dict[str, Any]) -> str | None:
 
 def _confirm(store: Store, payload: dict[str, Any], by: str) -> str:
     match_id = _text(payload, "match_id")
-    review.confirm(store, match_id, by=by, note=_note(payload))
-    return f"match {match_id} confirmed"
+    decided = review.confirm(store, match_id, by=by, note=_note(payload))
+    if decided.already:
+        return f"match {match_id} was already confirmed; nothing changed"
+    return f"match {match_id} confirmed{decided.replaced_text()}"
 
 
 def _reject(store: Store, payload: dict[str, Any], by: str) -> str:
     match_id = _text(payload, "match_id")
-    written_back = review.reject(store, match_id, by=by, note=_note(payload))
-    return f"match {match_id} rejected" + (f"; {written_back}" if written_back else "")
+    decided = review.reject(store, match_id, by=by, note=_note(payload))
+    done = f"match {match_id} " + ("was already rejected; nothing changed" if decided.already else "rejected")
+    return done + (f"; {decided.written_back}" if decided.written_back else "")
 
 
 def _match(store: Store, payload: dict[str, Any], by: str) -> str:
@@ -66,8 +69,9 @@ def _match(store: Store, payload: dict[str, Any], by: str) -> str:
     if difference:
         # the page saves only when the running total is zero; a script wanting a difference uses the CLI
         raise UserError(f"the rows do not add up: bank - ledger = {format_minor(difference, currency)} {currency}")
-    match_id = review.match_by_hand(store, bank_ids, ledger_ids, by=by, note=_note(payload))
-    return f"match {match_id} saved ({len(bank_ids)} bank, {len(ledger_ids)} ledger rows)"
+    decided = review.match_by_hand(store, bank_ids, ledger_ids, by=by, note=_note(payload))
+    saved = f"match {decided.match_id} saved ({len(bank_ids)} bank, {len(ledger_ids)} ledger rows)"
+    return saved + decided.replaced_text()
 
 
 def _book(store: Store, payload: dict[str, Any], by: str) -> str:
