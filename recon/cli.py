@@ -76,6 +76,8 @@ def _print_outcome(outcome: RunOutcome) -> None:
             click.echo(f"exceptions:     {counts.total} ({counts.parts()})")
         for line in outcome.categorize_lines:
             click.echo(line)
+        for line in outcome.writeback_lines:
+            click.echo(f"written back:   {line}")
         if outcome.reports is not None:
             click.echo(f"report:         {outcome.reports.exceptions_html}")
             click.echo(f"matches:        {outcome.reports.matches_csv}")

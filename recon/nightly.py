@@ -42,6 +42,8 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     match_totals: dict[str, int] = field(default_factory=dict)
     categorize_lines: list[str] = field(default_factory=list)
+    writeback_lines: list[str] = field(default_factory=list)
+    """Per book written back: what was written, found there and skipped."""
 
     fixable_by_user: bool = False
     """A failure is the user's to fix (configuration, credentials, a book held open): exit 2, as the step's
@@ -106,6 +108,16 @@ def _write_back(store: Store, config: Config, outcome: RunOutcome, run: RunLog, 
     if summary is None:
         return
     run.summary["writeback"] = summary.as_dict()
+    for target in summary.targets:
+        line = target.line(dry_run=False)
+        outcome.writeback_lines.append(line)
+        reporter.info("writeback.book", line, book=target.target, written=target.count("change"),
+                      present=target.count("present"), skipped=target.count("skipped"))  # fmt: skip
+        for item in target.items:
+            if item.status == "skipped":
+                warning = f"write-back to {target.target}: skipped {item.action} {item.key}: {item.note}"
+                outcome.warnings.append(warning)
+                reporter.warning("writeback.skipped", warning)
     for target in summary.failed:
         message = f"writeback: {target.target}: {target.error}"
         outcome.failed(message, exit_code=target.error_exit_code)

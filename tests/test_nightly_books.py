@@ -37,6 +37,9 @@ def test_run_categorizes_bank_only_rows_and_books_them(tmp_path: Path) -> None:
 
     first = recon("run", "--config", config)
     assert first.returncode == 0, first.stdout + first.stderr
+    # the summary says what went into the book (the story's matches, the fee and the interest, the balance)
+    assert (f"written back:   book books/main.beancount: written: {len(txns)} cleared, 2 new entries, 1 balances; "
+            "0 already there, 0 skipped") in first.stdout  # fmt: skip
     book = tmp_path / "books" / "main.beancount"
     added = (tmp_path / "books" / "recon.beancount").read_text()
     assert "Expenses:Bank:Fees" in added
@@ -58,3 +61,6 @@ def test_run_categorizes_bank_only_rows_and_books_them(tmp_path: Path) -> None:
     second = recon("run", "--config", config)
     assert second.returncode == 0, second.stdout + second.stderr
     assert (book.read_bytes(), (tmp_path / "books" / "recon.beancount").read_bytes()) == before
+    assert "book books/main.beancount: written: 0 cleared, 0 new entries, 0 balances; 2 already there" in (
+        second.stdout
+    )

@@ -12,7 +12,7 @@ from recon.config import load_config
 from recon.errors import RunError, UserError
 from recon.runlog import logged_run, sync_accounts
 from recon.store import open_store
-from recon.writeback.service import TargetResult, WritebackSummary, write_back
+from recon.writeback.service import WritebackSummary, write_back
 
 __all__ = ["writeback_command"]
 
@@ -43,7 +43,7 @@ def report_summary(summary: WritebackSummary) -> None:
     if not summary.targets:
         click.echo("write-back: no ledger source has writeback = true")
     for target in summary.targets:
-        click.echo(_line(target, dry_run=summary.dry_run))
+        click.echo(target.line(dry_run=summary.dry_run))
         for item in target.items:
             if item.status == "skipped":
                 click.echo(f"  skipped {item.action} {item.key}: {item.note}")
@@ -51,16 +51,3 @@ def report_summary(summary: WritebackSummary) -> None:
             click.echo(f"  failed: {target.error}", err=True)
         if summary.dry_run and target.preview:
             click.echo(target.preview, nl=False)
-
-
-def _line(target: TargetResult, *, dry_run: bool) -> str:
-    verb = "would write" if dry_run else "failed, not all written, planned" if target.error else "written"
-    parts = [
-        f"{target.count('change', 'clear')} cleared",
-        f"{target.count('change', 'add')} new entries",
-        f"{target.count('change', 'balance')} balances",
-    ]
-    return (
-        f"book {target.target}: {verb}: {', '.join(parts)}; "
-        f"{target.count('present')} already there, {target.count('skipped')} skipped"
-    )

@@ -90,6 +90,19 @@ class TargetResult:
     def count(self, status: str, action: str | None = None) -> int:
         return sum(1 for i in self.items if i.status == status and (action is None or i.action == action))
 
+    def line(self, *, dry_run: bool) -> str:
+        """The book's line of a summary: what was (or would be) written, found there, skipped."""
+        verb = "would write" if dry_run else "failed, not all written, planned" if self.error else "written"
+        parts = [
+            f"{self.count('change', 'clear')} cleared",
+            f"{self.count('change', 'add')} new entries",
+            f"{self.count('change', 'balance')} balances",
+        ]
+        return (
+            f"book {self.target}: {verb}: {', '.join(parts)}; "
+            f"{self.count('present')} already there, {self.count('skipped')} skipped"
+        )
+
 
 @dataclass(slots=True)
 class WritebackSummary:
