@@ -53,6 +53,11 @@ def summary_line(line: str) -> None:
 def cli(ctx: click.Context, log_format: str, quiet: bool) -> None:
     """recon: reconcile bank feeds with the books."""
     ctx.obj = Reporter(log_format=log_format, quiet=quiet)  # type: ignore[arg-type]
+    _reporters.append(ctx.obj)
+
+
+_reporters: list[Reporter] = []
+"""The reporter the command line chose: `main` says a command's final error the same way."""
 
 
 def _print_outcome(outcome: RunOutcome) -> None:
@@ -258,7 +263,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("recon: aborted", err=True)
         sys.exit(130)
     except ReconError as exc:
-        click.echo(f"recon: error: {exc}", err=True)
+        if _reporters and _reporters[-1].log_format == "json":
+            _reporters[-1].error("command.failed", str(exc), exit_code=exc.exit_code)
+        else:
+            click.echo(f"recon: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("recon: interrupted; the store keeps only what was committed", err=True)

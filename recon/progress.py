@@ -3,7 +3,8 @@
 Text mode writes plain lines to stderr (readable in a terminal and in a cron mail);
 `quiet` keeps only warnings and errors, for cron jobs that should mail only trouble.
 JSON mode writes one object per line (`ts`, `level`, `event`, fields) for log
-collectors. Nothing here ever receives a secret: callers pass ids and counts only.
+collectors, `quiet` or not; a command's final error is one of them too. Nothing here
+ever receives a secret: callers pass ids and counts only.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class Reporter:
         self.stream = stream or sys.stderr
 
     def _emit(self, level: str, event: str, message: str, fields: dict[str, Any]) -> None:
+        if level == "info" and self.quiet:
+            return
         if self.log_format == "json":
             record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level, "event": event}
             record.update(fields)
             record["message"] = message
             print(json.dumps(record, default=str), file=self.stream, flush=True)
-        elif level != "info" or not self.quiet:
+        else:
             prefix = "" if level == "info" else f"{level}: "
             print(prefix + message, file=self.stream, flush=True)
 

@@ -100,3 +100,14 @@ def test_dry_run_reads_everything_and_stores_nothing(demo: Path) -> None:
     assert new < read  # the two downloads overlap: the dry run counts the overlap as known, as a real run would
     assert f"dry run: {read} rows read, {new} would be new" in result.stdout
     assert not (demo / "recon.duckdb").exists()  # no store file is created either
+
+
+def test_json_logs_are_json_to_the_last_line_and_quiet_keeps_only_trouble(demo: Path) -> None:
+    quiet = recon("--log-format", "json", "--quiet", "run", "--config", demo / "recon.toml")
+    assert quiet.returncode == 0, quiet.stderr
+    assert [json.loads(line)["level"] for line in quiet.stderr.splitlines()] == []  # a good night: nothing
+    failed = recon("--log-format", "json", "match", "--config", demo / "no-such.toml")
+    assert failed.returncode == 2
+    (event,) = [json.loads(line) for line in failed.stderr.splitlines()]
+    assert (event["level"], event["event"], event["exit_code"]) == ("error", "command.failed", 2)
+    assert "no-such.toml" in event["message"]
