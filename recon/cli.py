@@ -53,11 +53,15 @@ def _print_outcome(outcome: RunOutcome) -> None:
     imports = outcome.imports
     if outcome.dry_run:
         click.echo(
-            f"dry run: {imports.read} rows read, {imports.new} would be new, {imports.known} already known; "
+            f"dry run: {imports.read} rows read, {imports.new} would be new, {imports.known} already known"
+            f"{imports.changed_text(' would change')}; "
             "nothing stored"
         )
     else:
-        click.echo(f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} already known")
+        click.echo(
+            f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} already known"
+            + imports.changed_text(" changed")
+        )
         held = outcome.match_totals
         new_auto = outcome.match.auto if outcome.match else 0
         parts = [f"{held.get('auto', 0)} auto ({new_auto} new)"]
@@ -133,7 +137,8 @@ def import_(
             totals = import_jobs(store, jobs, run_id=log.run_id, reporter=reporter, dry_run=dry_run)
             log.summary["import"] = totals.as_json()
             verb = "would be new" if dry_run else "new"
-            click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
+            changed = totals.changed_text(" would change" if dry_run else " changed")
+            click.echo(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known{changed}")
             refusal = totals.refusal_message()
             if refusal:
                 raise UserError(refusal)

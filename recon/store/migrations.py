@@ -82,6 +82,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "AND contains(error, 'recon does not write Xero''s bank transfers')"
         ],
     ),
+    Migration(
+        11,
+        "ledger_row_events: entries the books changed after import (same id, new content), and their matches",
+        lambda: [tables.LEDGER_ROW_EVENTS],
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
