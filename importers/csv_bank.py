@@ -22,6 +22,7 @@ from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
 from importers.csv_header import profile_matches
 from importers.csv_profile import CsvProfile, builtin_profile_names, builtin_profiles
+from importers.csv_ragged import ragged_problems
 from importers.csv_table import read_file_table
 from recon.errors import Problem
 from recon.model import BANK_EXTRACT
@@ -60,9 +61,16 @@ class CsvBankImporter:
         if isinstance(table, Problem):
             return Extract(BANK_EXTRACT.empty_frame(), [table])
         # the records may still be read on another thread: parse_rows takes them when it needs them
-        return parse_rows(
+        extract = parse_rows(
             name, table.fields, table.lines, table.header_line, profile, currency, records=lambda: table.records
         )
+        records = table.records
+        if records is None:
+            return extract
+        ragged = ragged_problems(name, records, table.lines, width=table.width(), delimiter=profile.delimiter,
+                                 quote=profile.quote)  # fmt: skip
+        # a row with fields missing or one too many has its values in the wrong columns: say that, not what follows
+        return Extract(BANK_EXTRACT.empty_frame(), ragged) if ragged else extract
 
 
 def detect_profile(path: Path) -> CsvProfile | None:

@@ -30,12 +30,19 @@ class CsvTable:
       lines: the 1-based line where each row starts, same length as `fields`.
       header_line: the line of the header, or None for files without one.
       pending_records: the `records`, or a Future of them while another thread reads them.
+      header_width: how many fields the header has (`fields` may hold fewer: only the named
+        columns); None for a file without a header, whose rows should have as many as the first.
     """
 
     fields: pl.DataFrame
     lines: pl.Series
     header_line: int | None
     pending_records: pl.Series | Future[pl.Series] | None = None
+    header_width: int | None = None
+
+    def width(self) -> int:
+        """How many fields each row should have."""
+        return self.header_width if self.header_width is not None else self.fields.width
 
     @property
     def records(self) -> pl.Series | None:

@@ -14,6 +14,7 @@ import polars as pl
 from importers.csv_fields import CsvTable, junk_pattern, read_fields
 from importers.csv_header import header_index, split_lines
 from importers.csv_profile import CsvProfile
+from importers.csv_ragged import header_width
 from recon.errors import Problem
 
 __all__ = ["read_line_by_line"]
@@ -52,11 +53,14 @@ def read_line_by_line(name: str, text: str, profile: CsvProfile) -> CsvTable | P
     if isinstance(fields, str):
         return Problem(name, None, None, fields)
     header_line = header_at + 1 if header_at is not None else None
+    width = header_width(lines[header_at], profile) if header_at is not None else None
     if fields.width == 0 or fields.height == 0:
-        return CsvTable(fields, pl.Series("line", [], dtype=pl.Int64), header_line, pl.Series("raw", [], pl.String))
+        return CsvTable(
+            fields, pl.Series("line", [], dtype=pl.Int64), header_line, pl.Series("raw", [], pl.String), width
+        )
     kept_lines = body["line"].cast(pl.Int64)
     if fields.height == kept_lines.len():  # one line per row: the common case
-        return CsvTable(fields, kept_lines, header_line, body["text"].alias("raw"))
+        return CsvTable(fields, kept_lines, header_line, body["text"].alias("raw"), width)
     # a quoted field holds line breaks: each row starts after all lines of the rows before it
     lines_per_row = pl.lit(1, dtype=pl.Int64) + pl.sum_horizontal(
         pl.col(c).fill_null("").str.count_matches("\n") for c in fields.columns
@@ -70,4 +74,4 @@ def read_line_by_line(name: str, text: str, profile: CsvProfile) -> CsvTable | P
         .agg(pl.col("text").str.join("\n"))["text"]
         .alias("raw")
     )
-    return CsvTable(fields, row_lines, header_line, records if records.len() == fields.height else None)
+    return CsvTable(fields, row_lines, header_line, records if records.len() == fields.height else None, width)

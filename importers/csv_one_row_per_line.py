@@ -21,6 +21,7 @@ import polars as pl
 from importers.csv_fields import CsvTable, junk_pattern, read_fields
 from importers.csv_header import HEADER_SEARCH_LINES, header_index, named_columns
 from importers.csv_profile import CsvProfile
+from importers.csv_ragged import header_width
 
 __all__ = ["read_one_row_per_line"]
 
@@ -83,7 +84,8 @@ def read_one_row_per_line(
     if _may_hold_junk(fields, profile):
         return None
     line_numbers = pl.int_range(first_data + 1, end + 1, dtype=pl.Int64, eager=True).alias("line")
-    return CsvTable(fields, line_numbers, header_at + 1 if header_at is not None else None, records)
+    header_line, width = (None, None) if header_at is None else (header_at + 1, header_width(head[header_at], profile))
+    return CsvTable(fields, line_numbers, header_line, records, width)
 
 
 def _read_records(

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from importers.base import Extract, Side, read_head
+from importers.csv_ragged import ragged_problems
 from recon.errors import Problem
 from recon.model import LEDGER_EXTRACT
 from recon.money import parse_amount_expr
@@ -44,13 +45,17 @@ class GenericLedgerCsv:
         if not data.strip():
             return _refused(name, 1, None, "empty file: expected the header " + ",".join(REQUIRED + OPTIONAL))
         try:
-            text = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
+            text = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=True)
         except pl.exceptions.PolarsError as exc:
             return _refused(name, None, None, f"not a readable CSV file: {str(exc).splitlines()[0]}")
         text = text.rename({c: c.strip().lower() for c in text.columns})
         missing = [c for c in REQUIRED if c not in text.columns]
         if missing:
             return _refused(name, 1, missing[0], "missing column; expected header " + ",".join(REQUIRED))
+        ragged = ragged_problems(name, _records(data.decode(), text), text.select(_line_numbers(text)).to_series(),
+                                 width=text.width)  # fmt: skip
+        if ragged:
+            return Extract(LEDGER_EXTRACT.empty_frame(), ragged)
         return _parse(name, text, currency)
 
 
@@ -58,9 +63,20 @@ def _refused(name: str, line: int | None, field: str | None, message: str) -> Ex
     return Extract(LEDGER_EXTRACT.empty_frame(), [Problem(name, line, field, message)])
 
 
+def _records(data: str, text: pl.DataFrame) -> pl.Series:
+    """Each row's record as the file has it (the lines of a record with a quoted line break joined by "\\n")."""
+    lines = data.replace("\r\n", "\n").split("\n")
+    spans = text.select(_line_numbers(text).alias("start"), _lines_per_row(text).alias("lines")).iter_rows()
+    return pl.Series("raw", ["\n".join(lines[start - 1 : start - 1 + n]) for start, n in spans], dtype=pl.String)
+
+
+def _lines_per_row(text: pl.DataFrame) -> pl.Expr:
+    return pl.lit(1) + pl.sum_horizontal(pl.col(c).fill_null("").str.count_matches("\n") for c in text.columns)
+
+
 def _line_numbers(text: pl.DataFrame) -> pl.Expr:
     # A quoted field may hold newlines: each row starts after all lines of the rows before it.
-    lines_per_row = pl.lit(1) + pl.sum_horizontal(pl.col(c).fill_null("").str.count_matches("\n") for c in text.columns)
+    lines_per_row = _lines_per_row(text)
     return (pl.lit(2) + lines_per_row.cum_sum() - lines_per_row).cast(pl.Int64)
 
 

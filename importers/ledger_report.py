@@ -32,6 +32,7 @@ from importers.base import Extract, Side, read_head
 from importers.csv_columns import parse_rows
 from importers.csv_fields import CsvTable
 from importers.csv_header import profile_matches
+from importers.csv_ragged import ragged_problems
 from importers.csv_table import read_table
 from importers.ledger_report_profile import LedgerReportProfile, load_report_profile
 from recon.errors import Problem
@@ -100,11 +101,18 @@ class LedgerReportImporter:
                                 f"its sections: {', '.join(found)}")  # fmt: skip
             rows = rows.filter(pl.col("_section").is_in(chosen))
             label = pl.lit(self.ledger_account)
+        entry_records = _records_at(rows["_line"], table)
+        if entry_records is not None:
+            csv_profile = profile.csv_profile()
+            ragged = ragged_problems(name, entry_records, rows["_line"], width=table.width(),
+                                     delimiter=csv_profile.delimiter, quote=csv_profile.quote)  # fmt: skip
+            if ragged:
+                return Extract(LEDGER_EXTRACT.empty_frame(), ragged)
         labels = rows.with_columns(label.alias("ledger_account"))["ledger_account"]
         fields = rows.drop("_section", "_line")
         parsed = parse_rows(
             name, fields, rows["_line"], table.header_line, profile.csv_profile(), currency,
-            records=lambda: _records_at(rows["_line"], table),
+            records=lambda: entry_records,
         )  # fmt: skip
         out = parsed.rows.with_columns(labels.alias("ledger_account"), pl.col("payee").alias("counterparty"))
         out = out.with_columns(pl.coalesce("reference", "check_number").alias("reference"))

@@ -64,11 +64,15 @@ def _print_outcome(outcome: RunOutcome) -> None:
     imports = outcome.imports
     if outcome.dry_run:
         click.echo(
-            f"dry run: {imports.read} rows read, {imports.new} would be new, {imports.known} already known; "
+            f"dry run: {imports.read} rows read, {imports.new} would be new, {imports.known} already known"
+            f"{imports.changed_text(' would change')}; "
             "nothing stored"
         )
     else:
-        click.echo(f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} already known")
+        click.echo(
+            f"rows imported:  {imports.read} read, {imports.new} new, {imports.known} already known"
+            + imports.changed_text(" changed")
+        )
         held = outcome.match_totals
         new_auto = outcome.match.auto if outcome.match else 0
         parts = [f"{held.get('auto', 0)} auto ({new_auto} new)"]
@@ -158,7 +162,8 @@ def _import_and_say(
 ) -> ImportTotals:
     totals = import_jobs(store, jobs, run_id=run_id, reporter=reporter, dry_run=dry_run)
     verb = "would be new" if dry_run else "new"
-    summary_line(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known")
+    changed = totals.changed_text(" would change" if dry_run else " changed")
+    summary_line(f"rows imported: {totals.read} read, {totals.new} {verb}, {totals.known} already known{changed}")
     return totals
 
 

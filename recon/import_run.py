@@ -23,6 +23,7 @@ class ImportTotals:
     read: int = 0
     new: int = 0
     known: int = 0
+    changed: int = 0
     refused: list[FileReport] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
 
@@ -35,18 +36,24 @@ class ImportTotals:
         self.read += report.rows_read
         self.new += report.rows_new
         self.known += report.rows_known
+        self.changed += report.rows_changed
 
     def as_json(self) -> dict[str, Any]:
         return {
             "files": self.files, "rows_read": self.read, "rows_new": self.new, "rows_known": self.known,
-            "files_refused": [r.path for r in self.refused],
+            "rows_changed": self.changed, "files_refused": [r.path for r in self.refused],
             "inputs": [
                 {"file": r.path, "sha256": r.file_sha256, "side": r.side, "account": r.account_id, "format": r.format,
-                 "new": r.rows_new, "known": r.rows_known, "booked": r.rows_booked, "replaced": r.rows_replaced,
+                 "new": r.rows_new, "known": r.rows_known,
+                 "changed": r.rows_changed, "booked": r.rows_booked, "replaced": r.rows_replaced,
                  "deleted": r.rows_deleted, "refused": r.refused}
                 for r in self.reports
             ],
         }  # fmt: skip
+
+    def changed_text(self, verb: str) -> str:
+        """E.g. ", 1 changed" when ledger entries changed, else nothing."""
+        return f", {self.changed}{verb}" if self.changed else ""
 
     def refusal_message(self) -> str | None:
         if not self.refused:
@@ -74,12 +81,15 @@ def import_jobs(store: Store, jobs: list[ImportJob], *, run_id: str, reporter: R
             reporter.error("import.refused", f"  refused, nothing stored:\n    {details}", file=str(job.path),
                            problems=[str(p) for p in report.problems[:50]])  # fmt: skip
         else:
-            extra = f", {report.rows_other_accounts} of other GL accounts skipped" if report.rows_other_accounts else ""
+            extra = f", {report.rows_changed} changed" if report.rows_changed else ""
+            if report.rows_other_accounts:
+                extra += f", {report.rows_other_accounts} of other GL accounts skipped"
             reporter.info(
                 "import.done",
                 f"  {report.rows_read} rows: {report.rows_new} new, {report.rows_known} already known{extra}",
                 file=str(job.path), rows_read=report.rows_read, rows_new=report.rows_new, rows_known=report.rows_known,
-                rows_booked=report.rows_booked, rows_replaced=report.rows_replaced, rows_deleted=report.rows_deleted,
+                rows_changed=report.rows_changed, rows_booked=report.rows_booked,
+                rows_replaced=report.rows_replaced, rows_deleted=report.rows_deleted,
             )  # fmt: skip
         for note in report.notes:
             reporter.warning("import.note", f"  note: {note}", file=str(job.path))

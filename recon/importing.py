@@ -21,6 +21,14 @@ import polars as pl
 from importers import BANK_IMPORTERS, LEDGER_IMPORTERS, Extract, Importer, SectionedReport, Side, detect
 from importers.csv_bank import CsvBankImporter
 from importers.csv_profile import builtin_profile_names, load_profile
+from recon.changed_rows import (
+    BANK_CONTENT,
+    LEDGER_CONTENT,
+    RowDifference,
+    apply_ledger_changes,
+    differing_rows,
+    repeated_id_problems,
+)
 from recon.config import AccountSettings, Config
 from recon.errors import Problem, UserError
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
@@ -70,6 +78,8 @@ class FileReport:
     rows_new: int = 0
     rows_known: int = 0
     rows_other_accounts: int = 0
+    rows_changed: int = 0
+    """Stored ledger entries whose id the file brings with new content: updated to it."""
     rows_booked: int = 0
     """Stored pending rows this file books (same id, now booked): replaced, not new."""
     rows_replaced: int = 0
@@ -166,18 +176,29 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     staged = assign_row_ids(rows, account_id=job.account.id, id_column=id_column).with_columns(
         pl.lit(batch_id).alias("batch_id"), pl.lit(job.source_name).alias("source_file")
     )
+    report.problems.extend(repeated_id_problems(staged, id_column=id_column, name=str(job.path)))
+    if report.refused:
+        return report
     unique = staged.unique(subset=[id_column], keep="first", maintain_order=True)
     if unique.height < staged.height:
         report.notes.append(f"{staged.height - unique.height} rows repeat an id of the same file; kept the first")
+    considered = staged.height  # identical repeats count as known: read = new + known + changed (+ other accounts)
     staged = table.conform(unique)
-    read_height = staged.height
     plan = SupersedePlan()
+    changed: list[RowDifference] = []
     if job.side == "bank":
         plan = plan_supersessions(store, staged, extract.corrections, account_id=job.account.id)
         report.rows_booked, report.rows_replaced = plan.count("booked"), plan.count("replaced")
         report.rows_deleted = plan.count("deleted")
         report.notes.extend(plan.notes())
         staged = staged.filter(~pl.col(id_column).is_in(plan.not_again))
+        report.notes.extend(_bank_differences(store, staged, plan, job))
+    else:
+        changed = differing_rows(
+            store, staged, table=table.name, id_column=id_column, columns=LEDGER_CONTENT, source_file=job.source_name
+        )
+        report.rows_changed = len(changed)
+        report.notes.extend(_ledger_change_notes(changed))
 
     con = store.con
     con.register("staged_rows", staged.to_arrow())
@@ -191,14 +212,14 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
                 f"ANTI JOIN {table.name} t USING ({id_column}) WHERE s.{id_column} NOT IN (SELECT id FROM dry_run_seen)"
             )
             report.rows_new = con.execute("SELECT count(*) FROM dry_run_seen").fetchall()[0][0] - before
-            report.rows_known = read_height - report.rows_new
+            report.rows_known = considered - report.rows_new - report.rows_changed
             report.balances = len(extract.balances)
             return report
         new_count = con.execute(
             f"SELECT count(*) FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
         ).fetchall()[0]
         report.rows_new = int(new_count[0]) if new_count else 0
-        report.rows_known = read_height - report.rows_new
+        report.rows_known = considered - report.rows_new - report.rows_changed
         report.balances = len(extract.balances)
         with store.transaction():
             remove_superseded(store, plan)  # a booked row comes back under its id with the insert below
@@ -206,6 +227,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
                 f"INSERT INTO {table.name} SELECT s.* FROM staged_rows s ANTI JOIN {table.name} t USING ({id_column})"
             )
             apply_supersessions(store, plan, account_id=job.account.id, batch_id=batch_id)
+            report.notes.extend(apply_ledger_changes(store, changed, account_id=job.account.id, batch_id=batch_id))
             _store_balances(con, extract, job, batch_id)
             con.execute(
                 "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,6 +240,39 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     finally:
         con.unregister("staged_rows")
     return report
+
+
+def _ledger_change_notes(changed: list[RowDifference]) -> list[str]:
+    if not changed:
+        return []
+    entries = "entry" if len(changed) == 1 else "entries"
+    head = (f"{len(changed)} {entries} changed in the books since imported: the store takes the new content "
+            "(engine matches on them are dropped and matched again; a person's match is kept)")  # fmt: skip
+    return [head, *(f"  {c.where}: {c.what_changed}" for c in changed)]
+
+
+def _bank_differences(store: Store, staged: pl.DataFrame, plan: SupersedePlan, job: ImportJob) -> list[str]:
+    """Warnings for stored bank rows whose id comes again with another amount or date (the store keeps its own)."""
+    handled = [c.txn_id for c in plan.changes]  # booked, or replaced under the same id: not a silent change
+    comparable = staged.filter(~pl.col("txn_id").is_in(handled))
+    found = differing_rows(
+        store, comparable, table="bank_transactions", id_column="txn_id", columns=BANK_CONTENT,
+        source_file=job.source_name,
+    )  # fmt: skip
+    # a pending row of an older file, for a row stored booked since, may well differ
+    found = [d for d in found if not (d.new["pending"] and not d.stored["pending"])]
+    if not found:
+        return []
+    rows = "row with an id already stored differs" if len(found) == 1 else "rows with an id already stored differ"
+    head = (
+        f"{len(found)} {rows} from the stored row: kept the stored one "
+        "(a bank corrects a transaction with a correction, e.g. OFX CORRECTACTION); check with the bank"
+    )
+    return [head, *(f"  {d.where}: stored {_stored_vs_file(d)}" for d in found)]
+
+
+def _stored_vs_file(difference: RowDifference) -> str:
+    return ", ".join(f"{field} {old}, file {new}" for field, old, new in difference.differences)
 
 
 def _account_key(number: str) -> str:

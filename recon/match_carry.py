@@ -16,7 +16,7 @@ import polars as pl
 
 from recon.store import Store
 
-__all__ = ["PERSON_SQL", "holding_matches", "settle_matches"]
+__all__ = ["PERSON_SQL", "holding_matches", "recompute_differences", "settle_matches"]
 
 PERSON_SQL = "(m.origin = 'person' OR m.status IN ('confirmed', 'rejected'))"
 """A match a person made or decided: carried over where an engine match is dropped."""
@@ -61,7 +61,7 @@ def settle_matches(
             _relink(store, row["match_id"], row["bank_txn_id"], successor)
     for match_id, action in actions.items():
         if action != "dropped":
-            _recompute_differences(store, match_id)
+            recompute_differences(store, match_id)
     return actions
 
 
@@ -75,7 +75,7 @@ def _relink(store: Store, match_id: str, old_txn_id: str, new_txn_id: str) -> No
         )
 
 
-def _recompute_differences(store: Store, match_id: str) -> None:
+def recompute_differences(store: Store, match_id: str) -> None:
     """Bank total minus ledger total on every link (as the matcher stores it), and each link's date gap."""
     store.con.execute(
         """UPDATE match_links l SET

@@ -87,6 +87,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "match_settled: what the last match run left, so a run with nothing new to match changes nothing",
         lambda: [tables.MATCH_SETTLED],
     ),
+    Migration(
+        11,
+        "ledger_row_events: entries the books changed after import (same id, new content), and their matches",
+        lambda: [tables.LEDGER_ROW_EVENTS],
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

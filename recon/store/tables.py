@@ -214,3 +214,24 @@ CREATE TABLE IF NOT EXISTS bank_row_events (
     ledger_entry_ids VARCHAR[],          -- the ledger rows of that match
     recorded_at TIMESTAMP NOT NULL
 )"""
+
+LEDGER_ROW_EVENTS = """
+CREATE TABLE IF NOT EXISTS ledger_row_events (
+    event_id VARCHAR PRIMARY KEY,
+    batch_id VARCHAR NOT NULL,           -- import batch of the file that brought the new content
+    account_id VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,              -- changed (the books changed a stored entry; the store took the new content)
+    entry_id VARCHAR NOT NULL,           -- the entry, still stored under this id with its new content
+    external_id VARCHAR,                 -- its id in the books (GL line id, ...)
+    changes VARCHAR NOT NULL,            -- what changed, e.g. "amount: -4200.00 -> -4300.00"
+    old_amount_minor BIGINT,
+    new_amount_minor BIGINT,
+    old_row VARCHAR,                     -- the entry as it was stored (JSON), for audit
+    match_id VARCHAR,                    -- a match that held the entry, if any
+    match_status VARCHAR,
+    match_origin VARCHAR,
+    match_action VARCHAR,                -- dropped (an engine's: the next match run matches again) | kept (a
+                                         -- person's, differences recomputed)
+    bank_txn_ids VARCHAR[],              -- the bank rows of that match
+    recorded_at TIMESTAMP NOT NULL
+)"""
