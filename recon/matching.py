@@ -121,6 +121,22 @@ def _fingerprint(
     return digest.hexdigest()
 
 
+_OUTPUTS_SQL = (
+    "SELECT match_id, status, kind, score, reasons FROM matches WHERE status = 'suggested' ORDER BY match_id",
+    "SELECT l.* FROM match_links l JOIN matches m USING (match_id) WHERE m.status = 'suggested' ORDER BY ALL",
+    "SELECT side, row_id, reason FROM open_items ORDER BY side, row_id",
+)
+
+
+def _outputs(store: Store) -> str:
+    """A hash of what a run leaves that a person may change without changing a run's inputs (an undone
+    rejection drops its match): the suggestions and the open items."""
+    digest = hashlib.sha256()
+    for sql in _OUTPUTS_SQL:
+        digest.update(repr(store.con.execute(sql).fetchall()).encode())
+    return digest.hexdigest()
+
+
 def _settled(store: Store) -> str | None:
     rows = store.con.execute("SELECT fingerprint FROM match_settled").fetchall()
     return str(rows[0][0]) if rows else None
@@ -210,7 +226,7 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
         def fingerprint(bank: pl.DataFrame, ledger: pl.DataFrame) -> str:
             return _fingerprint(bank, ledger, rejected_pairs, rejected_groups, difference_rules, settings)
 
-        if fingerprint(bank, ledger) == _settled(store):
+        if f"{fingerprint(bank, ledger)} {_outputs(store)}" == _settled(store):
             return _summary_as_stored(store, back_to_suggested=back_to_suggested)
         result = match(bank, ledger, settings=settings, rejected=rejected_pairs, rejected_match_ids=rejected_groups)
         result = replace(result, matches=apply_difference_rules(result.matches, result.links, difference_rules))
@@ -256,7 +272,7 @@ def run_matching(store: Store, *, settings: MatchingSettings, run_id: str) -> Ma
             ledger.filter(~pl.col("entry_id").is_in(taken["ledger_entry_id"].implode())),
         )
         con.execute("DELETE FROM match_settled")
-        con.execute("INSERT INTO match_settled VALUES (?, ?, ?)", [left, run_id, now])
+        con.execute("INSERT INTO match_settled VALUES (?, ?, ?)", [f"{left} {_outputs(store)}", run_id, now])
 
     statuses = result.matches["status"]
     sides = result.open_items["side"]

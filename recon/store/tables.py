@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 MATCH_SETTLED = """
 CREATE TABLE IF NOT EXISTS match_settled (
-    fingerprint VARCHAR NOT NULL,        -- hash of what the next match run would read, as the last run left it
+    fingerprint VARCHAR NOT NULL,        -- hashes: what the next match run reads; the suggestions, open items left
     run_id VARCHAR NOT NULL,             -- the match run that left it
     settled_at TIMESTAMP NOT NULL
 )"""
