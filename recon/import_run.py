@@ -82,6 +82,8 @@ def import_jobs(store: Store, jobs: list[ImportJob], *, run_id: str, reporter: R
                            problems=[str(p) for p in report.problems[:50]])  # fmt: skip
         else:
             extra = f", {report.rows_changed} changed" if report.rows_changed else ""
+            if report.side == "ledger" and report.rows_deleted:
+                extra += f", {report.rows_deleted} gone from the book"
             if report.rows_other_accounts:
                 extra += f", {report.rows_other_accounts} of other GL accounts skipped"
             reporter.info(

@@ -31,6 +31,13 @@ from recon.changed_rows import (
 )
 from recon.config import AccountSettings, Config
 from recon.errors import Problem, UserError
+from recon.gone_entries import (
+    WHOLE_BOOK_FORMATS,
+    emptied_book_problem,
+    forget_gone_entries,
+    gone_entries,
+    gone_notes,
+)
 from recon.model import BANK_TRANSACTIONS, LEDGER_ENTRIES, STATEMENT_BALANCES, assign_row_ids
 from recon.store import Store
 from recon.superseding import SupersedePlan, apply_supersessions, plan_supersessions, remove_superseded
@@ -186,6 +193,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     staged = table.conform(unique)
     plan = SupersedePlan()
     changed: list[RowDifference] = []
+    gone = pl.DataFrame()
     if job.side == "bank":
         plan = plan_supersessions(store, staged, extract.corrections, account_id=job.account.id)
         report.rows_booked, report.rows_replaced = plan.count("booked"), plan.count("replaced")
@@ -199,6 +207,14 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
         )
         report.rows_changed = len(changed)
         report.notes.extend(_ledger_change_notes(changed))
+        if importer.format in WHOLE_BOOK_FORMATS:
+            gone = gone_entries(store, staged, account_id=job.account.id, source_file=job.source_name)
+            emptied = emptied_book_problem(gone, staged, name=str(job.path))
+            if emptied is not None:
+                report.problems.append(emptied)
+                return report
+            report.rows_deleted = gone.height
+            report.notes.extend(gone_notes(gone))
 
     con = store.con
     con.register("staged_rows", staged.to_arrow())
@@ -228,6 +244,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
             )
             apply_supersessions(store, plan, account_id=job.account.id, batch_id=batch_id)
             report.notes.extend(apply_ledger_changes(store, changed, account_id=job.account.id, batch_id=batch_id))
+            report.notes.extend(forget_gone_entries(store, gone, account_id=job.account.id, batch_id=batch_id))
             _store_balances(con, extract, job, batch_id)
             con.execute(
                 "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -221,7 +221,8 @@ CREATE TABLE IF NOT EXISTS ledger_row_events (
     batch_id VARCHAR NOT NULL,           -- import batch of the file that brought the new content
     account_id VARCHAR NOT NULL,
     event VARCHAR NOT NULL,              -- changed (the books changed a stored entry; the store took the new content)
-    entry_id VARCHAR NOT NULL,           -- the entry, still stored under this id with its new content
+                                         -- | gone (no longer in the book file: removed from the store)
+    entry_id VARCHAR NOT NULL,           -- the entry (changed: still stored under this id with its new content)
     external_id VARCHAR,                 -- its id in the books (GL line id, ...)
     changes VARCHAR NOT NULL,            -- what changed, e.g. "amount: -4200.00 -> -4300.00"
     old_amount_minor BIGINT,
