@@ -24,10 +24,13 @@ __all__ = [
     "Decision",
     "default_decider",
     "dismiss_duplicates",
+    "external_id_hint",
     "find_decision",
     "hand_match_difference",
+    "insert_decision",
     "mark_to_book",
     "rows_to_book",
+    "undo_consequence",
     "undo_decision",
 ]
 
@@ -45,7 +48,7 @@ class Decision:
       decision_id: its id (`undo-<id>` for the reversal of decision <id>).
       decided_at: when, UTC.
       decided_by: who.
-      action: confirm | reject | match | book | undo | undo_batch.
+      action: confirm | reject | match | book | categorize | not_duplicate | undo | undo_batch.
       match_id: the match decided on, if any.
       bank_txn_ids, ledger_entry_ids: the rows it is about.
       note: why, in the person's words.
@@ -73,7 +76,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _insert(store: Store, decision: Decision) -> None:
+def insert_decision(store: Store, decision: Decision) -> None:
     store.con.execute(
         "INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -118,7 +121,7 @@ def hand_match_difference(store: Store, bank_ids: list[str], ledger_ids: list[st
     missing = [f"bank row {i}" for i in bank_ids if ("bank", i) not in known]
     missing += [f"ledger row {i}" for i in ledger_ids if ("ledger", i) not in known]
     if missing:
-        raise UserError(f"unknown {', '.join(missing)}{_external_id_hint(store, bank_ids, ledger_ids)}")
+        raise UserError(f"unknown {', '.join(missing)}{external_id_hint(store, bank_ids, ledger_ids)}")
     found = store.con.execute(
         """SELECT currency, sum(amount_minor) FILTER (WHERE side = 'bank'),
                   sum(amount_minor) FILTER (WHERE side = 'ledger')
@@ -136,7 +139,7 @@ def hand_match_difference(store: Store, bank_ids: list[str], ledger_ids: list[st
     return int(bank_total or 0) - int(ledger_total or 0), str(currency)
 
 
-def _external_id_hint(store: Store, bank_ids: list[str], ledger_ids: list[str]) -> str:
+def external_id_hint(store: Store, bank_ids: list[str], ledger_ids: list[str]) -> str:
     """For ids that are a source's own id (a FITID, a GL line id): which stored row they name."""
     found = store.con.execute(
         "SELECT 'bank', external_id, txn_id FROM bank_transactions WHERE list_contains(?, external_id) "
@@ -177,7 +180,7 @@ def mark_to_book(store: Store, bank_ids: list[str], *, by: str, note: str | None
         if marked:
             raise UserError(f"rows already marked to book: {', '.join(marked)}")
         decision = Decision(uuid.uuid4().hex, _now(), by, "book", None, bank_ids, [], note)
-        _insert(store, decision)
+        insert_decision(store, decision)
     return decision.decision_id
 
 
@@ -221,7 +224,7 @@ def dismiss_duplicates(store: Store, row_ids: list[str], *, by: str, note: str |
         bank = [i for i in row_ids if flagged[i] == "bank"]
         ledger = [i for i in row_ids if flagged[i] == "ledger"]
         decision = Decision(uuid.uuid4().hex, _now(), by, "not_duplicate", None, bank, ledger, note)
-        _insert(store, decision)
+        insert_decision(store, decision)
     return decision.decision_id
 
 
@@ -267,8 +270,42 @@ def _reverse(store: Store, decision: Decision) -> None:
         if state is None or state != ("confirmed", "person"):
             raise UserError(f"match '{decision.match_id}' made by hand no longer exists; nothing to undo")
         _drop_match(store, str(decision.match_id))
+    elif decision.action == "categorize":
+        _reverse_categorization(store, decision)
     elif decision.action != "book":
         raise UserError(f"decision '{decision.decision_id}' ({decision.action}) cannot be undone")
+
+
+def _reverse_categorization(store: Store, decision: Decision) -> None:
+    """Remove a person's categorization (its rows name the decision); the rules categorize the rows again.
+
+    Refused once write-back booked a row by it: the book has that entry, and recon never takes back what it wrote."""
+    written = store.con.execute(
+        """SELECT DISTINCT t.txn_id, coalesce(w.ledger_location, w.target)
+           FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
+           WHERE w.action = 'add' AND w.status = 'done'
+             AND t.txn_id IN (SELECT txn_id FROM categorizations WHERE origin = 'person' AND run_id = ?)
+           ORDER BY ALL""",
+        [decision.decision_id],
+    ).fetchall()
+    if written:
+        places = ", ".join(f"{txn} at {where}" for txn, where in written)
+        raise UserError(
+            f"decision '{decision.decision_id}' is already written back to a book ({places}): recon does not "
+            "undo that, edit the book by hand"
+        )
+    removed = store.con.execute(
+        "DELETE FROM categorizations WHERE origin = 'person' AND run_id = ? RETURNING txn_id", [decision.decision_id]
+    ).fetchall()
+    if not removed:
+        raise UserError(f"the rows categorized by decision '{decision.decision_id}' are gone; nothing to undo")
+
+
+def undo_consequence(decision: Decision | None) -> str:
+    """What follows from undoing `decision` that the person may not expect, as '; ...' (or '')."""
+    if decision is not None and decision.action == "categorize":
+        return "; the rules categorize its rows again on the next run"
+    return ""
 
 
 def undo_decision(store: Store, decision_id: str, *, by: str, note: str | None = None) -> str:
@@ -276,8 +313,10 @@ def undo_decision(store: Store, decision_id: str, *, by: str, note: str | None =
 
     confirm: an engine match goes back to suggested. reject: the rejected match is
     forgotten. match: the hand-made match is removed, its rows are open again.
-    book: the row is no longer marked. An undo is not undone (decide again instead),
-    nor is a decision on a match that a later decision changed (undo that first).
+    book: the row is no longer marked. categorize: the person's categorization is removed
+    (refused once written back to a book); the rules categorize the rows again on the next run.
+    An undo is not undone (decide again instead), nor is a decision on a match that a later
+    decision changed (undo that first).
     """
     with store.transaction():
         decision = find_decision(store, decision_id)
@@ -299,5 +338,5 @@ def undo_decision(store: Store, decision_id: str, *, by: str, note: str | None =
             UNDO_PREFIX + decision_id, _now(), by, "undo", decision.match_id,
             decision.bank_txn_ids, decision.ledger_entry_ids, note,
         )  # fmt: skip
-        _insert(store, undo)
+        insert_decision(store, undo)
     return undo.decision_id

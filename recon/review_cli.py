@@ -15,10 +15,19 @@ import click
 from recon import review as decide
 from recon.batch_undo import undo_batch
 from recon.config import load_config
-from recon.decisions import default_decider, dismiss_duplicates, hand_match_difference, mark_to_book, undo_decision
+from recon.decisions import (
+    default_decider,
+    dismiss_duplicates,
+    find_decision,
+    hand_match_difference,
+    mark_to_book,
+    undo_consequence,
+    undo_decision,
+)
 from recon.errors import UserError
 from recon.explain import explain_match, render_explanation
 from recon.money import format_minor
+from recon.person_categories import categorize_rows
 from recon.store import Store, open_store
 
 DEFAULT_PORT = 8765
@@ -193,6 +202,27 @@ def book(
     click.echo(f"{len(rows)} bank row(s) marked to book (decision {decision_id})")
 
 
+@review.command("categorize")
+@click.argument("bank_ids", nargs=-1, required=True)
+@click.option("--category", required=True, help="the GL account the rows are booked to, e.g. 'Expenses:Office'")
+@click.option("--payee", help="the payee the entry gets")
+@click.option("--memo", help="a memo for the entry")
+@_config_option(None)
+@decider_option
+@note_option
+@click.pass_context
+def categorize(
+    ctx: click.Context, bank_ids: tuple[str, ...], category: str, payee: str | None, memo: str | None,
+    config_path: Path | None, by: str | None, note: str | None,
+) -> None:  # fmt: skip
+    """Say where open bank rows are booked: no rule changes it; write-back books it; 'recon undo' takes it back."""
+    by = _decider_of(ctx, by)
+    rows = _split(bank_ids)
+    with _open(_config_of(ctx, config_path)) as store:
+        done = categorize_rows(store, rows, category=category, payee=payee, memo=memo, by=by, note=note)
+    click.echo(done.message(category.strip()))
+
+
 @review.command("not-duplicate")
 @click.argument("row_ids", nargs=-1, required=True)
 @_config_option(None)
@@ -240,4 +270,5 @@ def undo(decision_id: str | None, batch_id: str | None, config_path: Path, by: s
             return
         assert decision_id is not None
         new_id = undo_decision(store, decision_id, by=by, note=note)
-    click.echo(f"decision {decision_id} undone by {by} (decision {new_id})")
+        undone = find_decision(store, decision_id)
+    click.echo(f"decision {decision_id} undone by {by} (decision {new_id}){undo_consequence(undone)}")

@@ -320,3 +320,127 @@ def test_a_person_reviews_with_the_keyboard_in_chromium_and_a_rerun_keeps_it(
     open_rows = {r["row_id"] for r in report if r["kind"].endswith("_unmatched")}
     assert not open_rows & {ids.deposit, *ids.receipts}
     assert ids.initech_suggestion in suggested  # what nobody decided on is still waiting
+
+
+AGAIN = "JE-09003,2026-07-05,8371.56,Payment received - Globex Inc (again),Globex Inc,INV-10022,Assets:Bank:Checking\n"
+
+
+@pytest.fixture
+def ran_with_duplicate(demo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str, str]:
+    """The demo with the Globex receipt of INV-10022 entered twice in the books, after one run: the config,
+    the flagged entry and the entry it repeats."""
+    with (demo / "ledger" / "gl.csv").open("a") as fh:
+        fh.write(AGAIN)
+    config = demo / "recon.toml"
+    code, _, err = run_cli(capsys, "run", "--config", config)
+    assert code == 0, err
+    [(flagged, first)] = query(
+        demo / "recon.duckdb", "SELECT row_id, duplicate_of FROM duplicates WHERE status = 'flagged'"
+    )
+    return config, str(flagged), str(first)
+
+
+def test_the_page_lists_possible_duplicates_and_dismisses_them_as_the_command_does(
+    ran_with_duplicate: tuple[Path, str, str],
+) -> None:
+    config, flagged, first = ran_with_duplicate
+    with server_in_thread(config) as (_, server):
+        page = http_request(server, "GET", f"/?token={server.token}")[1]
+        assert "Possible duplicates (1)" in page
+        section = page.split('id="duplicate-rows"', 1)[1].split("</table>", 1)[0]
+        assert f'data-kind="duplicate" data-key="dup:ledger:{flagged}"' in section
+        assert "Payment received - Globex Inc (again)" in section  # the flagged row ...
+        assert "Payment received - Globex Inc <span" in section  # ... beside the row it repeats
+        assert first in section
+        assert "same reference INV-10022 and amount as" in section
+        assert "Not a duplicate (d)" in section
+        status, answer = _post(server, "not_duplicate", {"row_ids": ["no-such-row"]})
+        assert status == 400
+        assert "not flagged as duplicates: no-such-row" in str(answer["error"])
+        status, answer = _post(server, "not_duplicate", {"row_ids": [flagged], "note": "two invoices"})
+        assert (status, answer["ok"]) == (200, True)
+        assert "1 duplicate flag(s) dismissed" in str(answer["message"])
+        assert "Possible duplicates (0)" in http_request(server, "GET", f"/?token={server.token}")[1]
+    store = config.parent / "recon.duckdb"
+    assert query(store, "SELECT status FROM duplicates WHERE row_id = ?", [flagged]) == [("dismissed",)]
+    assert _decisions(config) == [("not_duplicate", "ana", None, "two invoices")]
+
+
+def test_the_categorize_action_books_an_open_bank_row_to_an_account(ran: Path) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    with server_in_thread(ran) as (_, server):
+        page = http_request(server, "GET", f"/?token={server.token}")[1]
+        row = page.split(f'data-key="bank:{ids.fee}"', 1)[1].split("</tr>", 1)[0]
+        assert "→ Expenses:Bank Fees (rule Monthly service fee)" in row
+        assert 'data-command="categorize"' in row
+        assert '<option value="Expenses:Bank Fees">' in page  # the account field offers what is booked so far
+        status, answer = _post(server, "categorize", {"bank_ids": [ids.fee]})
+        assert status == 400
+        assert "give the GL account" in str(answer["error"])
+        status, answer = _post(server, "categorize", {"bank_ids": [ids.fee], "category": "Assets:Bank:Checking"})
+        assert status == 400
+        status, answer = _post(
+            server, "categorize", {"bank_ids": [ids.fee], "category": "Expenses:Bank Fees:Waived", "note": "waived"}
+        )
+        assert (status, answer["ok"]) == (200, True), answer
+        assert "1 bank row(s) booked to Expenses:Bank Fees:Waived" in str(answer["message"])
+        page = http_request(server, "GET", f"/?token={server.token}")[1]
+        row = page.split(f'data-key="bank:{ids.fee}"', 1)[1].split("</tr>", 1)[0]
+        assert "→ Expenses:Bank Fees:Waived (a person)" in row
+        assert 'data-command="categorize"' not in row
+        [(decision_id,)] = query(store, "SELECT decision_id FROM review_decisions WHERE action = 'categorize'")
+        assert f'data-decision-id="{decision_id}"' in page  # undoable from the log
+    assert _decisions(ran) == [("categorize", "ana", None, "waived")]
+    assert query(store, "SELECT origin, category FROM categorizations WHERE txn_id = ?", [ids.fee]) == [
+        ("person", "Expenses:Bank Fees:Waived")
+    ]
+
+
+@pytest.mark.slow
+def test_a_person_books_a_row_to_an_account_and_dismisses_a_duplicate_with_the_keyboard(
+    ran_with_duplicate: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`a` on an open bank row, type the account, Enter; `d` on a possible duplicate; then `recon run` keeps both;
+    `u` on the categorization in the log gives the row back to the rules."""
+    config, flagged, _ = ran_with_duplicate
+    store = config.parent / "recon.duckdb"
+    ids = demo_review(store)
+    with review_process(config, tmp_path / "review.log") as (_, server), chromium_driver(tmp_path / "p") as driver:
+        page = ReviewPage(driver, server)
+        page.open()
+        page.move_to(f"bank:{ids.fee}")
+        page.press("a")
+        assert driver.switch_to.active_element.get_attribute("id") == "category"
+        assert driver.find_element("id", "category-rows").text == f"bank row {ids.fee}"
+        page.press("Expenses:Bank Fees:Waived\n")
+        page.wait_for_status("1 bank row(s) booked to Expenses:Bank Fees:Waived")
+        assert page.focused() == f"bank:{ids.fee}"
+        row = driver.find_element("css selector", f'[data-key="bank:{ids.fee}"]')
+        assert "→ Expenses:Bank Fees:Waived (a person)" in row.text
+
+        page.move_to(f"dup:ledger:{flagged}")
+        page.press("d")
+        page.wait_for_status("1 duplicate flag(s) dismissed")
+        assert "Possible duplicates (0)" in driver.page_source
+
+    assert query(store, "SELECT action FROM review_decisions ORDER BY decided_at") == [
+        ("categorize",),
+        ("not_duplicate",),
+    ]
+    code, _, err = run_cli(capsys, "run", "--config", config)
+    assert code == 0, err
+    person = "SELECT origin, category FROM categorizations WHERE txn_id = ?"
+    assert query(store, person, [ids.fee]) == [("person", "Expenses:Bank Fees:Waived")]
+    assert query(store, "SELECT status FROM duplicates WHERE row_id = ?", [flagged]) == [("dismissed",)]
+
+    [(decision_id,)] = query(store, "SELECT decision_id FROM review_decisions WHERE action = 'categorize'")
+    with review_process(config, tmp_path / "review2.log") as (_, server), chromium_driver(tmp_path / "q") as driver:
+        page = ReviewPage(driver, server)
+        page.open()
+        page.move_to(f"d:{decision_id}")
+        page.press("u")
+        page.wait_for_status("the rules categorize its rows again on the next run")
+    code, _, err = run_cli(capsys, "run", "--config", config)
+    assert code == 0, err
+    assert query(store, person, [ids.fee]) == [("engine", "Expenses:Bank Fees")]

@@ -11,9 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 from recon import review
-from recon.decisions import hand_match_difference, mark_to_book, undo_decision
+from recon.decisions import (
+    dismiss_duplicates,
+    find_decision,
+    hand_match_difference,
+    mark_to_book,
+    undo_consequence,
+    undo_decision,
+)
 from recon.errors import UserError
 from recon.money import format_minor
+from recon.person_categories import categorize_rows
 from recon.store import Store
 
 __all__ = ["ACTIONS", "perform"]
@@ -80,10 +88,33 @@ def _book(store: Store, payload: dict[str, Any], by: str) -> str:
     return f"{len(bank_ids)} bank row(s) marked to be booked by a rule"
 
 
+def _optional_text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise UserError(f"'{key}' must be text")
+    return value or None
+
+
+def _categorize(store: Store, payload: dict[str, Any], by: str) -> str:
+    bank_ids = _ids(payload, "bank_ids")
+    category = _optional_text(payload, "category") or ""
+    done = categorize_rows(
+        store, bank_ids, category=category, payee=_optional_text(payload, "payee"),
+        memo=_optional_text(payload, "memo"), by=by, note=_note(payload),
+    )  # fmt: skip
+    return done.message(category.strip())
+
+
+def _not_duplicate(store: Store, payload: dict[str, Any], by: str) -> str:
+    row_ids = _ids(payload, "row_ids")
+    decision_id = dismiss_duplicates(store, row_ids, by=by, note=_note(payload))
+    return f"{len(row_ids)} duplicate flag(s) dismissed (decision {decision_id})"
+
+
 def _undo(store: Store, payload: dict[str, Any], by: str) -> str:
     decision_id = _text(payload, "decision_id")
     undo_decision(store, decision_id, by=by, note=_note(payload))
-    return f"decision {decision_id} undone"
+    return f"decision {decision_id} undone{undo_consequence(find_decision(store, decision_id))}"
 
 
 ACTIONS: dict[str, Callable[[Store, dict[str, Any], str], str]] = {
@@ -91,6 +122,8 @@ ACTIONS: dict[str, Callable[[Store, dict[str, Any], str], str]] = {
     "reject": _reject,
     "match": _match,
     "book": _book,
+    "categorize": _categorize,
+    "not_duplicate": _not_duplicate,
     "undo": _undo,
 }
 

@@ -1,4 +1,5 @@
-"""The review page as one HTML string: suggestions, open rows, recent decisions, the hand-match tray.
+"""The review page as one HTML string: suggestions, open rows, possible duplicates, recent decisions, the tray
+(hand-match total, account field, note).
 
 Every value from a bank or ledger file (and every note a person wrote) is escaped:
 a description holding markup is shown as text, never run. The only script is the
@@ -23,7 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 KEYS_HELP = (
     ("j / ↓", "next"), ("k / ↑", "previous"), ("c", "confirm"), ("r", "reject"),
     ("x", "select row for a hand match"), ("Enter", "save the hand match"), ("b", "book by a rule / unmark"),
-    ("u", "undo a decision"), ("n", "write a note"),
+    ("a", "book a bank row to an account"), ("d", "not a duplicate"), ("u", "undo a decision"), ("n", "write a note"),
 )  # fmt: skip
 
 
@@ -58,14 +59,28 @@ def _suggestion(s: Suggestion) -> str:
     )
 
 
-def _open_row(row: dict[str, Any], to_book: dict[str, str]) -> str:
+def _category_badge(row: dict[str, Any], data: ReviewData) -> str:
+    """Where the bank row is booked, and on whose word: a rule's or a person's."""
+    if not row.get("category"):
+        return ""
+    by_person = row["row_id"] in data.by_person
+    whose = "a person" if by_person else f"rule {row['rule']}" if row.get("rule") else "a rule"
+    cls = "badge category person" if by_person else "badge category"
+    return f'<span class="{cls}">→ {_t(row["category"])} ({_t(whose)})</span>'
+
+
+def _open_row(row: dict[str, Any], data: ReviewData) -> str:
     side, row_id = row["side"], row["row_id"]
-    book_decision = to_book.get(row_id) if side == "bank" else None
+    book_decision = data.to_book.get(row_id) if side == "bank" else None
     badge = '<span class="badge">to book by a rule</span>' if book_decision else ""
+    if side == "bank":
+        badge += _category_badge(row, data)
     book_button = ""
     if side == "bank":
         label = "Unmark (b)" if book_decision else "Book by rule (b)"
         book_button = f'<button type="button" data-command="book">{label}</button>'
+        if row_id not in data.by_person:
+            book_button += '<button type="button" data-command="categorize">Book to account (a)</button>'
     book_attr = f' data-book-decision="{_t(book_decision)}"' if book_decision else ""
     return (
         f'<tr class="item" tabindex="0" aria-selected="false" data-kind="row" data-key="{_t(side)}:{_t(row_id)}" '
@@ -76,6 +91,25 @@ def _open_row(row: dict[str, Any], to_book: dict[str, str]) -> str:
         f'<td>{_t(row["reason_text"])}</td><td class="code">{_t(row["source"])}</td>'
         f'<td class="code">{_t(row_id)}</td>'
         f'<td class="actions"><button type="button" data-command="select">Select (x)</button>{book_button}</td></tr>'
+    )
+
+
+def _duplicate(d: dict[str, Any]) -> str:
+    repeated = (
+        _sub_row("repeats", {
+            "date": d["of_date"], "amount_minor": d["of_amount_minor"], "currency": d["of_currency"],
+            "description": d["of_description"], "source": d["of_source"],
+        })
+        if d["of_amount_minor"] is not None
+        else f'<span class="sub"><span class="side">repeats</span>{_t(d["duplicate_of"])}</span>'
+    )  # fmt: skip
+    return (
+        f'<tr class="item" tabindex="0" data-kind="duplicate" data-key="dup:{_t(d["side"])}:{_t(d["row_id"])}" '
+        f'data-side="{_t(d["side"])}" data-row-id="{_t(d["row_id"])}">'
+        f"<td>{_t(d['account_id'])}</td><td>{_t(d['side'])}</td>"
+        f"<td>{_sub_row('flagged', d)}{repeated}</td><td>{_t(d['reason'])}</td>"
+        f'<td class="code">{_t(d["row_id"])}</td><td class="code">{_t(d["duplicate_of"])}</td>'
+        '<td class="actions"><button type="button" data-command="not-duplicate">Not a duplicate (d)</button></td></tr>'
     )
 
 
@@ -110,6 +144,7 @@ def render_page(data: ReviewData, *, token: str, nonce: str, by: str, store_name
     ledger_rows = [r for r in data.open_rows if r["side"] == "ledger"]
     row_headers = ["", "Account", "Date", "Amount", "Description", "Why open", "Source", "Row", ""]
     keys = " · ".join(f"<kbd>{_t(k)}</kbd> {_t(v)}" for k, v in KEYS_HELP)
+    options = "".join(f'<option value="{_t(c)}">' for c in data.categories)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -120,7 +155,7 @@ def render_page(data: ReviewData, *, token: str, nonce: str, by: str, store_name
         "<h1>recon: review</h1>",
         f'<p class="meta">Store {_t(store_name)} · deciding as <b>{_t(by)}</b> · '
         f"{len(data.suggestions)} suggested · {len(bank_rows)} bank rows open · "
-        f"{len(ledger_rows)} book entries open</p>",
+        f"{len(ledger_rows)} book entries open · {len(data.duplicates)} possible duplicates</p>",
         f'<p class="keys">{keys}</p>',
         f'<h2 id="suggested">Suggested matches ({len(data.suggestions)})</h2>',
         _table(
@@ -130,10 +165,15 @@ def render_page(data: ReviewData, *, token: str, nonce: str, by: str, store_name
             "suggestions",
         ),
         f'<h2 id="bank_unmatched">Bank rows not in the books ({len(bank_rows)})</h2>',
-        _table(row_headers, [_open_row(r, data.to_book) for r in bank_rows], "Every bank row is matched.", "bank"),
+        _table(row_headers, [_open_row(r, data) for r in bank_rows], "Every bank row is matched.", "bank"),
         f'<h2 id="ledger_unmatched">Book entries not on the bank statement ({len(ledger_rows)})</h2>',
+        _table(row_headers, [_open_row(r, data) for r in ledger_rows], "Every book entry is matched.", "ledger"),
+        f'<h2 id="duplicates">Possible duplicates ({len(data.duplicates)})</h2>',
         _table(
-            row_headers, [_open_row(r, data.to_book) for r in ledger_rows], "Every book entry is matched.", "ledger"
+            ["Account", "Side", "Rows", "Why flagged", "Flagged row", "Repeats row", ""],
+            [_duplicate(d) for d in data.duplicates],
+            "No row is flagged as a possible duplicate.",
+            "duplicate-rows",
         ),
         '<h2 id="decisions">Latest decisions</h2>',
         _table(
@@ -147,6 +187,10 @@ def render_page(data: ReviewData, *, token: str, nonce: str, by: str, store_name
         '<label>Note <input id="note" type="text" maxlength="2000" autocomplete="off" '
         'placeholder="why (kept with the decision)"></label>',
         '<button type="button" id="save-match" disabled>Save match (Enter)</button>',
+        '<label>Book <span id="category-rows">the focused bank row</span> to account '
+        '<input id="category" type="text" maxlength="200" autocomplete="off" list="categories" '
+        'placeholder="e.g. Expenses:Office Supplies (a, then Enter)"></label>',
+        f'<datalist id="categories">{options}</datalist>',
         '<span id="status" role="status" aria-live="polite"></span>',
         "</div></div>",
         f'<script nonce="{_t(nonce)}">{REVIEW_JS}</script>',

@@ -1,4 +1,5 @@
-"""What the review page shows, read from the store in one go: open rows, suggestions, recent decisions.
+"""What the review page shows, read from the store in one go: open rows, suggestions, possible duplicates,
+recent decisions.
 
 Open rows come from the exceptions report's own list (`exceptions_frame`), so the
 page and `exceptions.html` agree on what is open. Read only.
@@ -17,7 +18,7 @@ from recon.store import Store
 
 __all__ = ["ReviewData", "Suggestion", "load_review_data"]
 
-UNDOABLE = ("confirm", "reject", "match", "book")
+UNDOABLE = ("confirm", "reject", "match", "book", "categorize")
 RECENT_DECISIONS = 30
 
 
@@ -43,12 +44,19 @@ class ReviewData:
       open_rows: unmatched bank and ledger rows (dicts with side, row_id, date, amount_minor, ...).
       to_book: bank rows marked to be booked by a rule: txn_id -> decision_id.
       decisions: the latest decisions, newest first, with `undoable` set where an undo makes sense.
+      duplicates: rows flagged as possible duplicates, each with the row it repeats (dicts: side, row_id,
+        reason, date, amount_minor, currency, description, source, and the same prefixed `of_`).
+      by_person: bank rows a person categorized: txn_id -> the decision (None for one made before decisions).
+      categories: the GL accounts rows are booked to so far, offered in the account field.
     """
 
     suggestions: list[Suggestion]
     open_rows: list[dict[str, Any]]
     to_book: dict[str, str]
     decisions: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    by_person: dict[str, str | None] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
 
 
 _SUGGESTION_ROWS_SQL = """
@@ -66,6 +74,28 @@ FROM matches m JOIN (
 ) s USING (match_id)
 WHERE m.status = 'suggested'
 ORDER BY m.account_id, m.match_id, s.side, s.date, s.row_id
+"""
+
+_DUPLICATE_ROWS_SQL = """
+SELECT d.side, d.row_id, d.duplicate_of, d.account_id, d.reason,
+       r.posted_date AS date, r.amount_minor, r.currency, r.description,
+       r.source_file || ':' || coalesce(CAST(r.source_line AS VARCHAR), '?') AS source,
+       o.posted_date AS of_date, o.amount_minor AS of_amount_minor, o.currency AS of_currency,
+       o.description AS of_description,
+       o.source_file || ':' || coalesce(CAST(o.source_line AS VARCHAR), '?') AS of_source
+FROM duplicates d
+JOIN (SELECT 'bank' AS side, txn_id AS id, posted_date, amount_minor, currency, description, source_file, source_line
+      FROM bank_transactions
+      UNION ALL
+      SELECT 'ledger', entry_id, posted_date, amount_minor, currency, description, source_file, source_line
+      FROM ledger_entries) r ON r.side = d.side AND r.id = d.row_id
+LEFT JOIN (SELECT 'bank' AS side, txn_id AS id, posted_date, amount_minor, currency, description, source_file,
+                  source_line FROM bank_transactions
+           UNION ALL
+           SELECT 'ledger', entry_id, posted_date, amount_minor, currency, description, source_file, source_line
+           FROM ledger_entries) o ON o.side = d.side AND o.id = d.duplicate_of
+WHERE d.status = 'flagged'
+ORDER BY d.side, d.account_id, r.posted_date, d.row_id
 """
 
 _DECISIONS_SQL = f"""
@@ -99,5 +129,21 @@ def _decisions(store: Store) -> list[dict[str, Any]]:
     return rows
 
 
+def _by_person(store: Store) -> dict[str, str | None]:
+    rows = store.con.execute("SELECT txn_id, run_id FROM categorizations WHERE origin = 'person'").fetchall()
+    return {str(txn_id): decision for txn_id, decision in rows}
+
+
+def _categories(store: Store) -> list[str]:
+    rows = store.con.execute(
+        "SELECT DISTINCT category FROM categorizations WHERE category IS NOT NULL ORDER BY category"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def load_review_data(store: Store) -> ReviewData:
-    return ReviewData(_suggestions(store), _open_rows(store), rows_to_book(store), _decisions(store))
+    return ReviewData(
+        _suggestions(store), _open_rows(store), rows_to_book(store), _decisions(store),
+        duplicates=list(store.query(_DUPLICATE_ROWS_SQL).iter_rows(named=True)),
+        by_person=_by_person(store), categories=_categories(store),
+    )  # fmt: skip

@@ -3,7 +3,9 @@
 The script does three things: move a visible focus over the rows with the keyboard,
 keep the running total of rows selected for a hand match (in integer minor units,
 BigInt, never floating point), and post actions to the JSON endpoints with the
-token in a header. It reads data only from `data-*` attributes the server wrote.
+token in a header. `a` takes the focus to the account field for the focused bank
+row (or the bank rows selected with `x`); Enter there books them to that account.
+It reads data only from `data-*` attributes the server wrote.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ button:focus-visible, input:focus-visible { outline: 3px solid #2456d6; outline-
   padding: .6rem 1rem; box-shadow: 0 -2px 6px rgba(0,0,0,.08); }
 #tray .inner { max-width: 72rem; margin: 0 auto; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 #total.zero { color: #1b6e3a; font-weight: 600; } #total.off { color: #a12020; font-weight: 600; }
-#note { width: 22rem; } #status { min-height: 1.2rem; } #status.error { color: #a12020; } #status.ok { color: #1b6e3a; }
+#note { width: 22rem; } #category { width: 20rem; }
+.badge.category { background: #eef1f6; color: #1d2433; } .badge.category.person { background: #fff1d6; }
+#status { min-height: 1.2rem; } #status.error { color: #a12020; } #status.ok { color: #1b6e3a; }
 """
 
 REVIEW_JS = r"""
@@ -36,6 +40,10 @@ REVIEW_JS = r"""
   const note = document.getElementById('note');
   const saveButton = document.getElementById('save-match');
   const total = document.getElementById('total');
+  const category = document.getElementById('category');
+  const categoryRows = document.getElementById('category-rows');
+  let categoryTargets = [];
+  let categoryReturn = null;
 
   function say(message, kind) {
     status.textContent = message;
@@ -145,6 +153,37 @@ REVIEW_JS = r"""
     act('match', { bank_ids: s.sides.bank, ledger_ids: s.sides.ledger });
   }
 
+  function bankRowsFor(item) {
+    // the bank rows selected with x, else the focused one
+    const selected = items.filter((el) => el.classList.contains('selected') && el.dataset.side === 'bank');
+    if (selected.length) return selected;
+    return item && item.dataset.kind === 'row' && item.dataset.side === 'bank' ? [item] : [];
+  }
+
+  function startCategory(item) {
+    const rows = bankRowsFor(item);
+    if (!rows.length) {
+      say('focus an open bank row (or select bank rows with x) to book it to an account', 'error');
+      return;
+    }
+    categoryTargets = rows.map((el) => el.dataset.rowId);
+    categoryReturn = item;
+    categoryRows.textContent = rows.length === 1 ? 'bank row ' + categoryTargets[0] : rows.length + ' bank rows';
+    category.focus();
+  }
+
+  function saveCategory() {
+    if (!categoryTargets.length) {
+      say('press a on an open bank row first', 'error');
+      return;
+    }
+    if (!category.value.trim()) {
+      say('type the GL account to book the row to', 'error');
+      return;
+    }
+    act('categorize', { bank_ids: categoryTargets, category: category.value });
+  }
+
   function run(command, item) {
     if (!item) return;
     const kind = item.dataset.kind;
@@ -153,6 +192,10 @@ REVIEW_JS = r"""
     } else if (command === 'book' && kind === 'row' && item.dataset.side === 'bank') {
       if (item.dataset.bookDecision) act('undo', { decision_id: item.dataset.bookDecision });
       else act('book', { bank_ids: [item.dataset.rowId] });
+    } else if (command === 'categorize') {
+      startCategory(item);
+    } else if (command === 'not-duplicate' && kind === 'duplicate') {
+      act('not_duplicate', { row_ids: [item.dataset.rowId] });
     } else if (command === 'undo' && item.dataset.decisionId) {
       act('undo', { decision_id: item.dataset.decisionId });
     } else if (command === 'select') {
@@ -168,6 +211,14 @@ REVIEW_JS = r"""
 
   document.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target === category) {
+      if (event.key === 'Enter') { event.preventDefault(); saveCategory(); }
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        if (categoryReturn) categoryReturn.focus(); else focusItem(lastIndex);
+      }
+      return;
+    }
     const typing = event.target === note;
     if (typing) {
       if (event.key === 'Enter') { event.preventDefault(); saveMatch(); }
@@ -182,6 +233,7 @@ REVIEW_JS = r"""
       k: () => focusItem(index - 1), ArrowUp: () => focusItem(index - 1),
       c: () => run('confirm', focused), r: () => run('reject', focused), x: () => run('select', focused),
       ' ': () => run('select', focused), b: () => run('book', focused), u: () => run('undo', focused),
+      a: () => run('categorize', focused), d: () => run('not-duplicate', focused),
       Enter: () => saveMatch(), n: () => note.focus(), '/': () => note.focus(),
     };
     const handler = keys[event.key];

@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS categorizations (
     difference_account VARCHAR,          -- book_difference: GL account for a match's small difference (a fee)
     difference_max_minor BIGINT,         -- ... largest difference allowed, minor units
     difference_max_bp INTEGER,           -- ... largest difference allowed, basis points of the amount
-    run_id VARCHAR,                      -- run that wrote it
+    run_id VARCHAR,                      -- run that wrote it; a person's row: the review_decisions.decision_id
     categorized_at TIMESTAMP NOT NULL
 )"""
 
