@@ -143,6 +143,7 @@ def test_a_version_6_store_keeps_its_balances_and_takes_a_second_statement_of_th
         con.execute("INSERT INTO schema_migrations SELECT v, 'old', now() FROM range(1, 7) t(v)")
         con.execute(V1_STATEMENT_BALANCES)
         con.execute(tables.WRITEBACK_LOG)  # of version 4: a later migration updates it
+        con.execute(tables.RUNS)  # of version 1: opening a store marks the runs a killed process left
         con.execute("INSERT INTO statement_balances VALUES ('main', '2026-03-01', 'closing', 100, 'EUR', 'a.sta', 'b')")
     with open_store(store_path) as store:
         version = store.con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0]
