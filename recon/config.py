@@ -1,26 +1,31 @@
 """The config file (`recon.toml`), validated once at the edge.
 
 Inside the engine settings are these typed objects, never raw dicts. Every mistake
-is reported with the file and the dotted key (`sources[1].format`), and the line
-where the key could be found, and recon exits with code 2.
+is reported with the file, the line of the key (or of its table, for a missing key)
+and the dotted key (`recon.toml:12: key 'sources[1].format': ...`), and recon exits
+with code 2. Values are strict: TOML has real booleans, integers and dates, so a
+quoted `"5"` or `"yes"` is refused rather than coerced (an integer may stand for a float).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import glob
-import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from recon.errors import ConfigError
 from recon.money import AmountError, parse_amount
+from recon.toml_lines import KeyPath, key_lines, line_of
 
 __all__ = [
+    "PLAID_HOSTS",
+    "WRITABLE_LEDGER_FORMATS",
     "AccountSettings",
     "BankSource",
     "Config",
@@ -30,20 +35,33 @@ __all__ = [
     "load_config",
 ]
 
+PLAID_HOSTS = {"sandbox": "https://sandbox.plaid.com", "production": "https://production.plaid.com"}
+"""`environment` -> API host (plaid.Environment's values, without importing plaid for them)."""
+
 BankFormat = Literal["ofx", "csv", "camt053", "mt940", "bai2", "plaid"]
 LedgerFormat = Literal["csv", "quickbooks", "xero", "beancount", "gnucash", "hledger"]
+WRITABLE_LEDGER_FORMATS: tuple[LedgerFormat, ...] = ("beancount", "hledger", "gnucash", "xero")
+"""The books `writeback = true` may name: the sinks of `recon.writeback.service.SINKS`."""
+
+
+class _KeyValueError(ValueError):
+    """A validator's complaint about one key, `key` relative to the model that raised it (so it gets its line)."""
+
+    def __init__(self, key: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class StoreSettings(_Settings):
-    path: Path = Path("recon.duckdb")
+    path: Path = Field(Path("recon.duckdb"), strict=False)
 
 
 class OutputSettings(_Settings):
-    dir: Path = Path("out")
+    dir: Path = Field(Path("out"), strict=False)
 
 
 class BookBalance(_Settings):
@@ -81,7 +99,7 @@ class AccountSettings(_Settings):
             try:
                 parse_amount(self.book_balance.amount, self.currency)
             except AmountError as exc:
-                raise ValueError(f"book_balance.amount: {exc}") from None
+                raise _KeyValueError(("book_balance", "amount"), str(exc)) from None
         return self
 
     @property
@@ -105,19 +123,25 @@ class BankSource(_Settings):
     environment: Literal["sandbox", "production"] | None = None
     host: str | None = None
 
+    @property
+    def plaid_host(self) -> str:
+        return self.host.rstrip("/") if self.host else PLAID_HOSTS[self.environment or "production"]
+
     @model_validator(mode="after")
     def _profile_only_for_csv(self) -> BankSource:
         if self.profile and self.format not in (None, "csv"):
-            raise ValueError(f"profile is for CSV sources; this source's format is '{self.format}'")
+            raise _KeyValueError(("profile",), f"profile is for CSV sources; this source's format is '{self.format}'")
         return self
 
     @model_validator(mode="after")
     def _paths_or_feed(self) -> BankSource:
         if self.format == "plaid":
             if not self.access_token_env:
-                raise ValueError("a plaid source needs access_token_env (the variable holding the token)")
+                raise _KeyValueError(
+                    ("access_token_env",), "a plaid source needs access_token_env (the variable holding the token)"
+                )
         elif not self.paths:
-            raise ValueError("a file source needs paths (a list of files or glob patterns)")
+            raise _KeyValueError(("paths",), "a file source needs paths (a list of files or glob patterns)")
         return self
 
 
@@ -126,6 +150,16 @@ class LedgerSource(_Settings):
     format: LedgerFormat = "csv"
     paths: list[str] = Field(min_length=1)
     writeback: bool = False
+
+    @model_validator(mode="after")
+    def _writable_format(self) -> LedgerSource:
+        if self.writeback and self.format not in WRITABLE_LEDGER_FORMATS:
+            raise _KeyValueError(
+                ("writeback",),
+                f"a {self.format} export cannot be written back; write-back works with these books: "
+                f"{', '.join(WRITABLE_LEDGER_FORMATS)} (or leave writeback out)",
+            )
+        return self
 
 
 class MatchingSettings(_Settings):
@@ -168,7 +202,7 @@ class MatchingSettings(_Settings):
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> MatchingSettings:
         if self.suggest_threshold > self.auto_threshold:
-            raise ValueError("suggest_threshold must not be above auto_threshold")
+            raise _KeyValueError(("suggest_threshold",), "suggest_threshold must not be above auto_threshold")
         return self
 
 
@@ -227,6 +261,17 @@ class XeroSettings(_Settings):
         return url.rstrip("/")
 
 
+def _plaid_account_clash(plaid_id: str | None, taken: list[str | None]) -> str | None:
+    """Why a source for `plaid_id` (None: every account) overlaps the Item's earlier sources, if it does."""
+    if None in taken:
+        return "an earlier source without plaid_account_id takes all its accounts"
+    if taken and plaid_id is None:
+        return "earlier sources take some of its accounts, and this one without plaid_account_id all"
+    if plaid_id in taken:
+        return f"an earlier source takes its account '{plaid_id}'"
+    return None
+
+
 class Config(_Settings):
     store: StoreSettings = StoreSettings()
     output: OutputSettings = OutputSettings()
@@ -244,9 +289,9 @@ class Config(_Settings):
     @classmethod
     def _unique_ids(cls, accounts: list[AccountSettings]) -> list[AccountSettings]:
         seen: set[str] = set()
-        for account in accounts:
+        for i, account in enumerate(accounts):
             if account.id in seen:
-                raise ValueError(f"account id '{account.id}' is defined twice")
+                raise _KeyValueError((i, "id"), f"account id '{account.id}' is defined twice")
             seen.add(account.id)
         return accounts
 
@@ -256,10 +301,33 @@ class Config(_Settings):
         for section in ("sources", "ledgers"):
             for i, item in enumerate(getattr(self, section)):
                 if item.account not in known:
-                    raise ValueError(
-                        f"{section}[{i}].account: unknown account '{item.account}' "
-                        f"(defined: {', '.join(sorted(known))})"
+                    raise _KeyValueError(
+                        (section, i, "account"),
+                        f"unknown account '{item.account}' (defined: {', '.join(sorted(known))})",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _plaid_items_agree(self) -> Config:
+        """Plaid sources sharing an access token are one Item: one host, and each of its accounts taken once."""
+        items: dict[str, tuple[str, list[str | None]]] = {}  # token variable -> host, plaid_account_ids (None: all)
+        for i, source in enumerate(self.sources):
+            if source.format != "plaid" or not source.access_token_env:
+                continue
+            key = source.access_token_env
+            host, taken = items.setdefault(key, (source.plaid_host, []))
+            if source.plaid_host != host:
+                raise _KeyValueError(
+                    ("sources", i, "host" if source.host else "environment"),
+                    f"Item {key} is synced from {host} by an earlier source, not {source.plaid_host}",
+                )
+            clash = _plaid_account_clash(source.plaid_account_id, taken)
+            if clash:
+                raise _KeyValueError(
+                    ("sources", i, "plaid_account_id"),
+                    f"Item {key}: {clash}; name a different plaid_account_id on each source of the same Item",
+                )
+            taken.append(source.plaid_account_id)
         return self
 
     @model_validator(mode="after")
@@ -268,12 +336,15 @@ class Config(_Settings):
             if source.format != "xero" or not source.writeback:
                 continue
             if self.xero is None:
-                raise ValueError(f"ledgers[{i}]: write-back to Xero needs a [xero] section (tenant_id, token_env)")
+                raise _KeyValueError(
+                    ("ledgers", i, "writeback"), "write-back to Xero needs a [xero] section (tenant_id, token_env)"
+                )
             account = self.account(source.account)
             if not (account.xero_bank_account_id or account.xero_bank_account_code):
-                raise ValueError(
-                    f"ledgers[{i}]: account '{account.id}' needs xero_bank_account_id (or xero_bank_account_code) "
-                    "to write back to Xero"
+                raise _KeyValueError(
+                    ("accounts", self.accounts.index(account), "xero_bank_account_id"),
+                    f"account '{account.id}' needs xero_bank_account_id (or xero_bank_account_code) "
+                    f"to write back to Xero (ledgers[{i}])",
                 )
         return self
 
@@ -315,13 +386,29 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _line_of_key(text: str, loc: tuple[int | str, ...]) -> int | None:
-    names = [p for p in loc if isinstance(p, str)]
-    if not names:
-        return None
-    pattern = re.compile(rf"^\s*{re.escape(names[-1])}\s*=", re.MULTILINE)
-    hits = [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
-    return hits[0] if len(hits) == 1 else None
+def _got(value: object) -> str:
+    """A wrongly typed value as TOML calls it, for "expected X, got Y"."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    kinds = ((str, "the string"), (int, "the integer"), (float, "the float"), (dt.date, "the date"))
+    for kind, name in kinds:
+        if isinstance(value, kind):
+            return f'{name} "{value}"' if kind is str else f"{name} {value}"
+    return "an array" if isinstance(value, list) else "a table" if isinstance(value, dict) else type(value).__name__
+
+
+def _message(err: ErrorDetails) -> tuple[KeyPath, str]:
+    """Where a pydantic error points and what it says, in the words of the config file."""
+    loc = tuple(err["loc"])
+    problem = err.get("ctx", {}).get("error")
+    if isinstance(problem, _KeyValueError):
+        return loc + problem.key, str(problem)
+    if err["type"] == "extra_forbidden":
+        return loc, "unknown key"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"].endswith("_type") or err["type"] in ("int_from_float", "literal_error"):
+        message += f", got {_got(err['input'])}"
+    return loc, message
 
 
 def load_config(path: Path | str) -> Config:
@@ -337,21 +424,26 @@ def load_config(path: Path | str) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        lines = key_lines(text)
+    except ValueError:  # the scanner missed a corner of valid TOML: errors still name the key, without a line
+        lines = {}
     for internal in ("base_dir", "config_file"):
         if internal in data:
-            raise ConfigError(f"{path}: key '{internal}': unknown key")
+            raise ConfigError(f"{_where(path, lines.get((internal,)))}: key '{internal}': unknown key")
     data["base_dir"] = path.resolve().parent
     data["config_file"] = path
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
-            key = _dotted(loc)
-            line = _line_of_key(text, loc)
-            where = f"{path}:{line}" if line else str(path)
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            message = message.removeprefix("Value error, ")
-            lines.append(f"{where}: key '{key}': {message}" if key else f"{where}: {message}")
-        raise ConfigError("\n".join(lines)) from None
+            loc, message = _message(err)
+            line = line_of(lines, loc)
+            where = _where(path, line)
+            problems.append((line or 0, f"{where}: key '{_dotted(loc)}': {message}" if loc else f"{where}: {message}"))
+        raise ConfigError("\n".join(problem for _, problem in sorted(problems, key=lambda p: p[0]))) from None
+
+
+def _where(path: Path, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)

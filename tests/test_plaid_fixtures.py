@@ -11,9 +11,10 @@ from typing import Any
 
 import plaid
 import pytest
+from pydantic import ValidationError
 
 from recon.config import AccountSettings, Config
-from recon.errors import ConfigError, UserError
+from recon.errors import UserError
 from recon.plaid.client import RetryPolicy
 from recon.plaid.items import PLAID_HOSTS, plaid_items
 from recon.plaid.mapping import PENDING_OF, balance_rows, bank_rows, merge_pages
@@ -189,8 +190,12 @@ def test_sources_of_one_token_form_one_item() -> None:
     assert [(i.key, i.host, sorted(i.accounts)) for i in items] == [("T", plaid.Environment.Sandbox, ["p1", "p2"])]
 
 
-def test_contradicting_sources_of_one_item_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match=r"sources\[1\]: Item T is synced from"):
-        plaid_items(_config(_source("a", "p1"), _source("b", "p2", environment="sandbox")))
-    with pytest.raises(ConfigError, match=r"sources\[1\]\.plaid_account_id"):
-        plaid_items(_config(_source("a"), _source("b", "p2")))
+def test_contradicting_sources_of_one_item_are_refused_by_the_config() -> None:
+    with pytest.raises(ValidationError, match=r"Item T is synced from https://production.plaid.com by an earlier"):
+        _config(_source("a", "p1"), _source("b", "p2", environment="sandbox"))
+    with pytest.raises(ValidationError, match=r"Item T: an earlier source without plaid_account_id takes all its"):
+        _config(_source("a"), _source("b", "p2"))
+    with pytest.raises(ValidationError, match=r"Item T: earlier sources take some of its accounts"):
+        _config(_source("a", "p1"), _source("b"))
+    with pytest.raises(ValidationError, match=r"Item T: an earlier source takes its account 'p1'"):
+        _config(_source("a", "p1"), _source("b", "p1"))

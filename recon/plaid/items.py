@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from recon.config import AccountSettings, Config
-from recon.errors import ConfigError
+from recon.config import PLAID_HOSTS, AccountSettings, Config
 
 __all__ = ["PLAID_HOSTS", "ItemReport", "PlaidItem", "plaid_items"]
-
-PLAID_HOSTS = {"sandbox": "https://sandbox.plaid.com", "production": "https://production.plaid.com"}
-"""`environment` -> API host (plaid.Environment's values, without importing plaid for them)."""
 
 ALL_ACCOUNTS = "*"
 """Key of `PlaidItem.accounts` for a source without plaid_account_id: every account of the Item."""
@@ -84,30 +80,12 @@ class ItemReport:
         }  # fmt: skip
 
 
-def _host(config: Config, index: int) -> str:
-    source = config.sources[index]
-    if source.host:
-        return source.host.rstrip("/")
-    return PLAID_HOSTS[source.environment or "production"]
-
-
 def plaid_items(config: Config) -> list[PlaidItem]:
-    """The config's Plaid sources grouped into Items, in config order; ConfigError for contradictions."""
+    """The config's Plaid sources grouped into Items, in config order (the config has checked that they agree)."""
     items: dict[str, PlaidItem] = {}
-    for index, source in enumerate(config.sources):
+    for source in config.sources:
         if source.format != "plaid" or not source.access_token_env:
             continue
-        where = f"sources[{index}]"
-        key, host = source.access_token_env, _host(config, index)
-        item = items.setdefault(key, PlaidItem(key, host, {}))
-        if item.host != host:
-            raise ConfigError(f"{where}: Item {key} is synced from {item.host} by an earlier source, not {host}")
-        plaid_id = source.plaid_account_id or ALL_ACCOUNTS
-        if plaid_id in item.accounts or (item.accounts and ALL_ACCOUNTS in (plaid_id, *item.accounts)):
-            raise ConfigError(
-                f"{where}.plaid_account_id: Item {key} already has a source for "
-                f"{'this account' if plaid_id != ALL_ACCOUNTS else 'its accounts'}; "
-                "name a different plaid_account_id on each source of the same Item"
-            )
-        item.accounts[plaid_id] = config.account(source.account)
+        item = items.setdefault(source.access_token_env, PlaidItem(source.access_token_env, source.plaid_host, {}))
+        item.accounts[source.plaid_account_id or ALL_ACCOUNTS] = config.account(source.account)
     return list(items.values())
