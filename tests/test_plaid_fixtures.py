@@ -194,3 +194,10 @@ def test_contradicting_sources_of_one_item_are_config_errors() -> None:
         plaid_items(_config(_source("a", "p1"), _source("b", "p2", environment="sandbox")))
     with pytest.raises(ConfigError, match=r"sources\[1\]\.plaid_account_id"):
         plaid_items(_config(_source("a"), _source("b", "p2")))
+
+
+def test_the_timeout_of_one_attempt_from_the_environment() -> None:
+    assert RetryPolicy().timeout == 30
+    assert RetryPolicy.from_environment({"RECON_PLAID_TIMEOUT": "2.5"}).timeout == 2.5
+    with pytest.raises(UserError, match="RECON_PLAID_TIMEOUT: '0' is too small"):
+        RetryPolicy.from_environment({"RECON_PLAID_TIMEOUT": "0"})
