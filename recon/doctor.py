@@ -81,9 +81,8 @@ def _plaid_reachable(config: Config) -> list[Check]:
         if not token or not os.environ.get("PLAID_CLIENT_ID") or not os.environ.get("PLAID_SECRET"):
             continue  # said by the credential check already
         try:
-            feed = PlaidFeed(
-                item.host, PlaidCredentials.from_environment(), retry=RetryPolicy(attempts=2, first_delay=0.5)
-            )
+            patience = RetryPolicy(attempts=2, first_delay=0.5, timeout=RetryPolicy.from_environment().timeout)
+            feed = PlaidFeed(item.host, PlaidCredentials.from_environment(), retry=patience)
             feed.sync_page(token, None)
         except Exception as exc:  # the feed's errors are already readable and free of secrets
             checks.append(Check(subject, False, f"{item.host}: {exc}"))

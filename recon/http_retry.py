@@ -27,7 +27,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["HttpResponse", "RetriesExhaustedError", "RetryPolicy", "retry_after_seconds", "send"]
+__all__ = ["HttpResponse", "RetriesExhaustedError", "RetryPolicy", "redirect_note", "retry_after_seconds", "send"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def redirect_note(status: int, location: str | None) -> str | None:
+    """For a 3xx answer, what a message says of it: where `Location` pointed, by scheme and host only (its
+    path or query may carry anything), and that it was not followed; None for any other status."""
+    if not 300 <= status < 400:
+        return None
+    try:
+        target = urlsplit(location or "")
+        where = f" to {target.scheme}://{target.hostname}" if target.scheme and target.hostname else ""
+    except ValueError:
+        where = ""
+    return f"a redirect{where}, not followed (the credentials go with every request)"
 
 
 def retry_after_seconds(value: str | None, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:

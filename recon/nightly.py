@@ -84,7 +84,8 @@ def _sync_plaid(store: Store, config: Config, outcome: RunOutcome, run: RunLog, 
     reports = _step(
         "plaid", outcome, run, reporter,
         lambda: sync_plaid_sources(store, config, run_id=run.run_id,
-                                   progress=lambda m: reporter.info("plaid.sync", m)),
+                                   progress=lambda m: reporter.info("plaid.sync", m),
+                                   warn=lambda m: reporter.warning("plaid.sync", m)),
     )  # fmt: skip
     if reports is None:
         return

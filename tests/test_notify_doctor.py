@@ -7,11 +7,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
+import duckdb
 import pytest
 
 from recon.config import NotifySettings
 from recon.notify import send, should_notify
 from tests.helpers import recon
+from tests.redirect_servers import redirect_to_a_recorder
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -100,3 +102,60 @@ def test_doctor_passes_on_the_demo_and_names_what_is_missing(demo: Path) -> None
     assert bad.returncode == 1
     assert "no file matches 'ledger/gl.csv'" in bad.stdout
     assert "NO_SUCH_TOKEN_VAR" in bad.stdout
+
+
+_TOKEN = "SUPERSECRETTOKEN"
+
+
+def _all_bytes(folder: Path) -> bytes:
+    """Every file under `folder` (the store, the reports), as bytes."""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def test_a_webhook_url_without_a_scheme_is_a_warning_that_never_shows_the_url(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = demo / "recon.toml"
+    config.write_text(
+        config.read_text() + '\n[notify]\nwebhook_url_env = "RECON_WEBHOOK_URL"\nmax_open_exceptions = 0\n'
+    )
+    monkeypatch.setenv("RECON_WEBHOOK_URL", f"hooks.slack.example/services/T000/B000/{_TOKEN}")
+    result = recon("run", "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "notify: the webhook URL from RECON_WEBHOOK_URL is not an http(s) URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _TOKEN not in result.stdout + result.stderr
+    assert _TOKEN.encode() not in _all_bytes(demo)  # the store file's bytes and the reports
+    status = duckdb.connect(str(demo / "recon.duckdb"), read_only=True)
+    try:
+        assert status.execute("SELECT status, error FROM runs WHERE command = 'run'").fetchall() == [("ok", None)]
+    finally:
+        status.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"hooks.example/{_TOKEN}",
+        f"ftp://hooks.example/{_TOKEN}",
+        f"http:///{_TOKEN}",
+        f"http://hooks.example:port{_TOKEN}/x",
+        f"http://[{_TOKEN}/x",
+        f"http://{'a' * 70}.example/{_TOKEN}",  # a host label too long for IDNA: a UnicodeError
+    ],
+)
+def test_no_webhook_url_makes_send_raise_or_say_the_url(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK_URL", url)
+    problems = send(NotifySettings(webhook_url_env="HOOK_URL", retries=0, timeout_seconds=2), {"x": 1})
+    assert len(problems) == 1
+    assert problems[0].startswith("notify: ")
+    assert "HOOK_URL" in problems[0]
+    assert _TOKEN not in problems[0]
+
+
+def test_a_webhook_that_redirects_is_not_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    with redirect_to_a_recorder() as redirect:
+        monkeypatch.setenv("HOOK_URL", f"{redirect.url}/services/{_TOKEN}")
+        problems = send(NotifySettings(webhook_url_env="HOOK_URL", retries=0), {"x": 1})
+    assert problems == ["notify: webhook from HOOK_URL failed: HTTP 307, a redirect, not followed"]
+    assert redirect.received == []

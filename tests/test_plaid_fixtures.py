@@ -199,3 +199,10 @@ def test_contradicting_sources_of_one_item_are_refused_by_the_config() -> None:
         _config(_source("a", "p1"), _source("b"))
     with pytest.raises(ValidationError, match=r"Item T: an earlier source takes its account 'p1'"):
         _config(_source("a", "p1"), _source("b", "p1"))
+
+
+def test_the_timeout_of_one_attempt_from_the_environment() -> None:
+    assert RetryPolicy().timeout == 30
+    assert RetryPolicy.from_environment({"RECON_PLAID_TIMEOUT": "2.5"}).timeout == 2.5
+    with pytest.raises(UserError, match="RECON_PLAID_TIMEOUT: '0' is too small"):
+        RetryPolicy.from_environment({"RECON_PLAID_TIMEOUT": "0"})

@@ -20,8 +20,9 @@ from recon.writeback import NewEntry, WritebackSummary, write_back
 from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError
 from recon.writeback.xero_sink import XeroSink
 from tests.helpers import count, recon
+from tests.redirect_servers import LEAKY_QUERY, redirect_to_a_recorder
 from tests.xero_fixtures import CLIENT_ID_ENV, CLIENT_SECRET_ENV, TOKEN_ENV, import_bank, xero_setup
-from tests.xero_server import CLIENT_ID, CLIENT_SECRET, TOKEN, Fault, XeroServer
+from tests.xero_server import CLIENT_ID, CLIENT_SECRET, TOKEN, TOKEN_PATH, Fault, XeroServer
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 WRONG_SECRET = "wrong-secret-Jd83kQpZ0vXm"
@@ -236,3 +237,33 @@ def test_doctor_says_which_way_the_token_comes_and_tries_the_client_credentials(
     hidden = (CLIENT_SECRET, WRONG_SECRET, *(basic_auth(CLIENT_ID, s)[6:] for s in (CLIENT_SECRET, WRONG_SECRET)))
     for result in (good, wrong):
         assert not any(secret in result.stdout + result.stderr for secret in hidden)
+
+
+def test_a_token_endpoint_that_redirects_is_refused_and_the_secret_goes_nowhere(
+    tmp_path: Path, client_credentials: tuple[str, str]
+) -> None:
+    with redirect_to_a_recorder() as redirect:
+        config = xero_setup(tmp_path, base_url=redirect.url)
+        with pytest.raises(XeroRefusedError) as refused:
+            sink_of(config).check()
+    assert redirect.received == []
+    assert str(refused.value) == (
+        f"Xero's token endpoint {redirect.url}{TOKEN_PATH} answered HTTP 307, a redirect to http://localhost, "
+        "not followed (the credentials go with every request): check [xero] token_url"
+    )
+
+
+def test_an_api_that_redirects_is_refused_naming_the_status_and_host_and_the_token_goes_nowhere(
+    tmp_path: Path, token: str
+) -> None:
+    with redirect_to_a_recorder(status=302) as redirect:
+        config = xero_setup(tmp_path, base_url=redirect.url)
+        with pytest.raises(XeroRefusedError) as refused:
+            sink_of(config).check()
+    assert redirect.received == []
+    message = str(refused.value)
+    assert "HTTP 302" in message
+    assert "a redirect to http://localhost, not followed" in message
+    assert message.endswith("check [xero] base_url")
+    assert LEAKY_QUERY not in message
+    assert token not in message

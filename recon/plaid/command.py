@@ -36,8 +36,10 @@ def sync_command(config_path: Path) -> None:
         sync_accounts(store, config)
         with logged_run(store, "sync") as log:
             reports = sync_plaid_sources(
-                store, config, run_id=log.run_id, progress=lambda message: reporter.info("plaid.sync", message)
-            )
+                store, config, run_id=log.run_id,
+                progress=lambda message: reporter.info("plaid.sync", message),
+                warn=lambda message: reporter.warning("plaid.sync", message),
+            )  # fmt: skip
             log.summary["plaid"] = [r.summary() for r in reports]
             for r in reports:
                 if r.failed:

@@ -53,8 +53,11 @@ def sync_plaid_sources(
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[ItemReport]:
     """Sync every Plaid Item of the config; one report per Item, failed ones included.
+
+    `progress` hears what is being done; `warn` (else `progress`) hears each retry and each Item that failed.
 
     Raises only for what stops every Item alike (a contradictory config: ConfigError).
     """
@@ -62,6 +65,7 @@ def sync_plaid_sources(
     items = plaid_items(config)
     secrets = [env.get(SECRET_ENV, ""), *(env.get(item.key, "") for item in items)]
     retry = retry or RetryPolicy.from_environment(env)
+    warn = warn or progress
     reports: list[ItemReport] = []
     for item in items:
         report = ItemReport(item.key, sorted({a.id for a in item.accounts.values()}))
@@ -74,15 +78,17 @@ def sync_plaid_sources(
                     f"environment variable {item.key} (the Item's access token) is not set",
                     code="MISSING_ENVIRONMENT_VARIABLE",
                 )
-            feed = PlaidFeed(item.host, PlaidCredentials.from_environment(env), retry=retry, sleep=sleep)
+            feed = PlaidFeed(item.host, PlaidCredentials.from_environment(env), retry=retry, sleep=sleep, on_retry=warn)
             sync_item(store, feed, item, token, run_id=run_id, report=report)
         except Exception as exc:  # one Item's failure, whatever it is, must not stop the others
             report.error = redact(str(exc) or type(exc).__name__, secrets)
             report.error_code = getattr(exc, "code", None) or type(exc).__name__
             report.user_fixable = isinstance(exc, UserError)
             _record_failure(store, item, report, run_id)
-        if progress:
-            progress(f"  failed: {report.error}" if report.failed else f"  {_describe(report)}")
+        if report.failed and warn:
+            warn(f"  failed: {report.error}")
+        elif progress and not report.failed:
+            progress(f"  {_describe(report)}")
         reports.append(report)
     return reports
 

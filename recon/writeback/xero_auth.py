@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from recon.config import XeroSettings
 from recon.errors import redact
-from recon.http_retry import RetriesExhaustedError, RetryPolicy, send
+from recon.http_retry import RetriesExhaustedError, RetryPolicy, redirect_note, send
 from recon.writeback.base import BookError, WritebackError
 
 __all__ = ["XeroCredentials", "XeroRefusedError", "XeroUnavailableError"]
@@ -151,6 +151,8 @@ class XeroCredentials:
             raise XeroUnavailableError(
                 redact(f"{where} did not answer: {exc}; the next run tries again", hidden)
             ) from None
+        if (redirect := redirect_note(response.status, response.headers.get("Location"))) is not None:
+            raise XeroRefusedError(f"{where} answered HTTP {response.status}, {redirect}: check [xero] token_url")
         answer = response.json()
         answer = answer if isinstance(answer, dict) else {}
         if response.status >= 300:

@@ -46,7 +46,7 @@ from urllib.parse import urlencode
 
 from recon.config import AccountSettings, XeroSettings
 from recon.errors import redact
-from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, send
+from recon.http_retry import HttpResponse, RetriesExhaustedError, RetryPolicy, redirect_note, send
 from recon.money import format_minor
 from recon.writeback.base import Action, NewEntry, PlannedItem, WritebackRequest, WritePlan
 from recon.writeback.xero_auth import XeroCredentials, XeroRefusedError, XeroUnavailableError
@@ -403,7 +403,9 @@ def _refusal(method: str, endpoint: str, response: HttpResponse, refused_token_h
                 parts += [str(e.get("Message")) for e in element.get("ValidationErrors") or [] if isinstance(e, dict)]
         said = ": " + "; ".join(dict.fromkeys(parts)) if parts else ""
     hint = ""
-    if response.status == 401:
+    if (redirect := redirect_note(response.status, response.headers.get("Location"))) is not None:
+        hint = f"; {redirect}: check [xero] base_url"
+    elif response.status == 401:
         hint = refused_token_hint
     elif response.status == 403:
         hint = "; the token is not authorised for this tenant_id or lacks the accounting.transactions scope"
