@@ -13,10 +13,7 @@ import polars as pl
 
 from recon.model import BANK_EXTRACT
 
-__all__ = ["MAX_AMOUNT_MINOR", "bank_frame", "drop_repeated_external_ids"]
-
-MAX_AMOUNT_MINOR = 10**18 - 1
-"""Largest amount an importer accepts: minor units are stored as 64-bit integers."""
+__all__ = ["bank_frame", "drop_repeated_external_ids"]
 
 
 def drop_repeated_external_ids(records: list[dict[str, Any]]) -> None:

@@ -77,6 +77,7 @@ class Extract:
       file_accounts: account numbers the file names, for routing and messages.
       corrections: transactions of earlier files this file corrects or deletes, in file order; `rows`
         already has the corrections within the file applied.
+      notes: what the import report should warn about without refusing the file ("file:line: ...").
     """
 
     rows: pl.DataFrame
@@ -84,6 +85,7 @@ class Extract:
     balances: list[StatementBalance] = field(default_factory=list)
     file_accounts: list[str] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class Importer(Protocol):

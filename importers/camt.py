@@ -43,7 +43,7 @@ from typing import Any
 
 from lxml import etree
 
-from importers.bank_rows import MAX_AMOUNT_MINOR, bank_frame, drop_repeated_external_ids
+from importers.bank_rows import bank_frame, drop_repeated_external_ids
 from importers.base import Extract, Side, StatementBalance, read_head
 from importers.camt_xml import XmlRefusedError, children, descendants, find, local_name, parse_document, text
 from recon.errors import Problem
@@ -169,9 +169,6 @@ class _StatementReader:
             minor = parse_amount(value, currency)
         except AmountError as exc:
             self._problem(amount, f"{path}/Amt", "Amt", str(exc))
-            return None
-        if minor > MAX_AMOUNT_MINOR:
-            self._problem(amount, f"{path}/Amt", "Amt", f"'{value}' is too large for an amount")
             return None
         direction = text(element, "CdtDbtInd")
         if direction not in ("CRDT", "DBIT"):

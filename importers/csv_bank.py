@@ -42,18 +42,37 @@ class CsvBankImporter:
     def identify(self, path: Path) -> bool:
         if self.profile is not None:
             return profile_matches(self.profile, read_head(path, 16384))
-        return detect_profile(path) is not None
+        # a known bank's export with another delimiter is claimed too, so that `extract` can say so
+        return detect_profile(path) is not None or _near_miss(read_head(path, 16384)) is not None
 
     def extract(self, path: Path, *, currency: str) -> Extract:
         name = str(path)
         profile = self.profile or detect_profile(path)
         if profile is None:
+            near = _near_miss(read_head(path, 16384))
+            if near is not None:
+                known, delimiter = near
+                return _refused(
+                    name, None, None,
+                    f"this looks like a {known.name} export, but delimited by {_shown(delimiter)} where {known.name} "
+                    f"has {_shown(known.delimiter)}: write a profile file with delimiter = {_shown(delimiter)} "
+                    "(recon profile guess FILE proposes one)",
+                )  # fmt: skip
             return _refused(
                 name, None, None,
                 "no built-in CSV profile fits this file; name one with profile = ... in the source "
                 f"(built-in: {', '.join(builtin_profile_names())}) or write a profile file "
                 "(recon profile guess FILE proposes one)",
             )  # fmt: skip
+        if self.profile is not None:
+            head = read_head(path, 16384)
+            other = None if profile_matches(profile, head) else _other_delimiter(profile, head)
+            if other is not None:
+                return _refused(
+                    name, None, None,
+                    f"the header is delimited by {_shown(other)}, not by {_shown(profile.delimiter)} as profile "
+                    f"{profile.name or '(unnamed)'} says: set delimiter = {_shown(other)} in the profile",
+                )  # fmt: skip
         try:
             table = read_file_table(path, profile, named_only=True)
         except OSError as exc:
@@ -81,6 +100,32 @@ def detect_profile(path: Path) -> CsvProfile | None:
     candidates = [p for p in builtin_profiles() if p.has_header]
     candidates.sort(key=lambda p: -len(p.columns.refs()))
     return next((p for p in candidates if profile_matches(p, head)), None)
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _other_delimiter(profile: CsvProfile, head: bytes) -> str | None:
+    """Another common delimiter with which the file has the profile's header, if one does."""
+    if not profile.has_header:
+        return None
+    others = (d for d in _DELIMITERS if d != profile.delimiter)
+    return next((d for d in others if profile_matches(profile.model_copy(update={"delimiter": d}), head)), None)
+
+
+def _near_miss(head: bytes) -> tuple[CsvProfile, str] | None:
+    """A built-in profile whose header the file has with another delimiter, and that delimiter."""
+    if not head.strip():
+        return None
+    for profile in builtin_profiles():
+        delimiter = _other_delimiter(profile, head)
+        if delimiter is not None:
+            return profile, delimiter
+    return None
+
+
+def _shown(delimiter: str) -> str:
+    return '"tab"' if delimiter == "\t" else f'"{delimiter}"'
 
 
 def _refused(name: str, line: int | None, field: str | None, message: str) -> Extract:

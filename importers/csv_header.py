@@ -15,7 +15,7 @@ import re
 import polars as pl
 
 from importers.csv_profile import CsvProfile
-from importers.text_decoding import is_utf8
+from importers.text_decoding import has_utf16_bom, is_utf8
 
 __all__ = ["HEADER_SEARCH_LINES", "column_position", "header_index", "named_columns", "profile_matches", "split_lines"]
 
@@ -65,11 +65,12 @@ def _without_bom(encoding: str) -> str:
 
 
 def profile_matches(profile: CsvProfile, head: bytes) -> bool:
-    """Whether the start of a file has the header this profile expects."""
+    """Whether the start of a file has the header this profile expects (UTF-16 text read as such)."""
     if not profile.has_header:
         return False
     # the head is the file's first bytes: its last line may be cut short, so it is left out
-    lines = split_lines(head.decode(_without_bom(profile.encoding), errors="replace"))[:-1] or [""]
+    codec = "utf-16" if has_utf16_bom(head) else _without_bom(profile.encoding)
+    lines = split_lines(head.decode(codec, errors="replace"))[:-1] or [""]
     index = header_index(lines, profile)
     if index is None:
         return False

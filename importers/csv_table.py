@@ -22,7 +22,7 @@ from importers.csv_fields import CsvTable
 from importers.csv_line_by_line import read_line_by_line
 from importers.csv_one_row_per_line import read_one_row_per_line
 from importers.csv_profile import CsvProfile
-from importers.text_decoding import ascii_reads_as_utf8, is_utf8, utf8_bytes
+from importers.text_decoding import ascii_reads_as_utf8, has_utf16_bom, is_unicode, is_utf8, utf8_bytes
 from recon.errors import Problem
 
 __all__ = ["read_file_table", "read_table"]
@@ -34,6 +34,12 @@ def read_table(name: str, data: bytes, profile: CsvProfile, *, named_only: bool 
     `named_only`: the fields may hold only the columns the profile names (Polars then
     builds no others); the records still hold whole lines.
     """
+    if has_utf16_bom(data) and not is_unicode(profile.encoding):
+        return Problem(
+            name, 1, None,
+            f"UTF-16 text (it starts with a UTF-16 byte order mark), not {profile.encoding}; "
+            'set encoding = "utf-16" in the profile',
+        )  # fmt: skip
     try:
         utf8 = utf8_bytes(data, profile.encoding)
     except UnicodeDecodeError as exc:
@@ -72,8 +78,8 @@ def read_file_table(path: Path, profile: CsvProfile, *, named_only: bool = False
 
 def _read_mapped(view: mmap.mmap, path: Path, profile: CsvProfile, named_only: bool = False) -> CsvTable | None:
     """The fast path on a mapped file with plain newlines and no BOM; None for any other file."""
-    if view[:3] == b"\xef\xbb\xbf" or view.find(b"\r") >= 0:
-        return None  # a BOM to drop, or line ends to normalize: read_table does both
+    if view[:3] == b"\xef\xbb\xbf" or has_utf16_bom(view[:2]) or view.find(b"\r") >= 0:
+        return None  # a BOM to drop (or UTF-16 to decode), or line ends to normalize: read_table does them
     try:
         return read_one_row_per_line(view, profile, newlines=_newlines(view), source=path, named_only=named_only)
     except UnicodeDecodeError:

@@ -16,8 +16,10 @@ What it understands (everything else is skipped, never guessed at):
   `end comment`, directives with indented sub-lines) are skipped whole.
 
 It never raises for bad data: every line it cannot read becomes a `Problem` with
-the file and line. It keeps each transaction's and posting's line numbers so the
-write-back can edit exactly those lines.
+the file and line, and so does a transaction hledger and ledger would refuse because its
+postings do not add up to zero (checked where that is certain: one commodity, no price).
+It keeps each transaction's and posting's line numbers so the write-back can edit exactly
+those lines.
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ def _parse_transaction(path: Path, lines: list[str], start: int, book: JournalBo
     description, _, comment = rest.partition(";")
     txn_tags = read_tags(comment)
     postings: list[_PostingDraft] = []
+    problems_before = len(book.problems)
     i = start + 1
     while i < len(lines) and lines[i][:1] in (" ", "\t"):
         body = lines[i].strip()
@@ -221,6 +224,8 @@ def _parse_transaction(path: Path, lines: list[str], start: int, book: JournalBo
             if posting is not None:
                 postings.append(posting)
         i += 1
+    if len(book.problems) == problems_before:  # a posting not read would make the sum meaningless
+        _check_balanced(name, start + 1, postings, book)
     last_line = i
     while last_line > start + 1 and not lines[last_line - 1].strip():
         last_line -= 1
@@ -325,3 +330,24 @@ def _infer_elided(name: str, line: int, drafts: list[_PostingDraft], book: Journ
             elided[0].commodity = commodities.pop()
             elided[0].inferred = True
     return tuple(p.done() for p in drafts)
+
+
+def _check_balanced(name: str, line: int, drafts: list[_PostingDraft], book: JournalBook) -> None:
+    """Refuse what hledger and ledger refuse: real postings (and `[virtual]` ones apart) not adding up to zero.
+
+    Only where that is certain: one commodity and no price. With two commodities both tools
+    infer the conversion, and a priced cost may be rounded to the commodity's precision.
+    """
+    for group in ([p for p in drafts if not p.virtual], [p for p in drafts if p.virtual and not p.unbalanced]):
+        if not group or any(p.quantity is None or p.cost is not None for p in group):
+            continue
+        commodities = {p.commodity for p in group}
+        if len(commodities) != 1:
+            continue
+        total = sum((p.quantity for p in group if p.quantity is not None), Decimal(0))
+        if total != 0:
+            kind = "its [virtual] postings" if group[0].virtual else "its postings"
+            commodity = commodities.pop() or ""
+            written = f"{total} {commodity}".rstrip() if commodity[:1].isalpha() else f"{commodity}{total}"
+            message = f"the transaction does not balance: {kind} add up to {written}"
+            book.problems.append(Problem(name, line, "amount", f"{message} (hledger and ledger refuse it)"))

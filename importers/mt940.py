@@ -24,6 +24,10 @@ entries are booked, the report is only interim.
 External id: the bank reference after `//` in `:61:` when it means something (not empty,
 `NONREF` or all zeros); otherwise none, and recon's content hash identifies the row.
 Text encoding: see `importers.text_decoding`.
+
+Refused: a statement whose opening balance plus its movements is not its closing balance
+(named by its lines, with both figures), and a file cut short: its last statement has an
+opening balance but no closing one and no terminator, or its SWIFT message lacks its `-}`.
 """
 
 from __future__ import annotations
@@ -36,13 +40,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from importers.bank_rows import MAX_AMOUNT_MINOR, bank_frame, drop_repeated_external_ids
+from importers.bank_rows import bank_frame, drop_repeated_external_ids
 from importers.base import Extract, Side, StatementBalance, read_head
 from importers.mt940_info import Information, read_information
 from importers.swift_fields import SwiftField, SwiftStatement, split_statements
 from importers.text_decoding import decode_bank_text
 from recon.errors import Problem
-from recon.money import AmountError, parse_amount
+from recon.money import AmountError, format_minor, parse_amount
 
 __all__ = ["Mt940Importer"]
 
@@ -82,7 +86,13 @@ class Mt940Importer:
         seen: Counter[str | None] = Counter()  # statements per account so far
         for index, statement in enumerate(statements, start=1):
             reader = _StatementReader(name, currency, encoding, extract.problems)
-            records.extend(row | {"file_account": reader.account or None} for row in reader.read(statement, index))
+            problems_before = len(extract.problems)
+            rows = reader.read(statement, index)
+            if len(extract.problems) == problems_before:
+                _check_movements(name, statement, reader.balances, rows, extract.notes)
+            if index == len(statements):
+                _check_whole(name, statement, extract.problems)
+            records.extend(row | {"file_account": reader.account or None} for row in rows)
             seen[reader.account] += 1
             extract.balances.extend(
                 replace(
@@ -98,6 +108,46 @@ class Mt940Importer:
         drop_repeated_external_ids(records)
         extract.rows = bank_frame(records)
         return extract
+
+
+def _check_whole(name: str, statement: SwiftStatement, problems: list[Problem]) -> None:
+    """Refuse a file cut short in its last statement: its envelope or its closing balance is missing."""
+    tags = {f.tag for f in statement.fields}
+    missing = []
+    if statement.terminator is None and tags & {"60F", "60M"} and not tags & {"62F", "62M"}:
+        missing.append("the closing balance (:62F:)")  # MT942 reports have no balances to miss
+    if statement.enveloped and not (statement.terminator or "").startswith("-}"):
+        missing.append("the end of the SWIFT message ('-}')")
+    if missing:
+        message = f"the file ends before {' and '.join(missing)} of the statement of line {statement.line} (cut short?)"
+        problems.append(Problem(name, statement.last_line, None, message))
+
+
+def _check_movements(
+    name: str, statement: SwiftStatement, balances: list[StatementBalance], rows: list[dict[str, Any]],
+    notes: list[str],
+) -> None:  # fmt: skip
+    """Warn when a statement's opening balance plus its movements is not its closing balance: a movement may be
+    missing or wrong. The rows are imported all the same (what the bank sent is what it booked); the statement
+    report then shows the difference too."""
+    opening = next((b for b in balances if b.kind == "opening"), None)
+    closing = next((b for b in balances if b.kind == "closing"), None)
+    if opening is None or closing is None or opening.currency != closing.currency:
+        return
+    if any(row["currency"] != opening.currency for row in rows):
+        return
+    movements = sum(row["amount_minor"] for row in rows)
+    if opening.amount_minor + movements == closing.amount_minor:
+        return
+    currency = opening.currency
+    closing_line = next((f.line for f in statement.fields if f.tag in ("62F", "62M")), statement.last_line)
+    notes.append(
+        f"{name}:{closing_line}: the statement of lines {statement.line}-{statement.last_line} does not add up: "
+        f"its opening balance {format_minor(opening.amount_minor, currency)} plus its movements "
+        f"{format_minor(movements, currency)} is {format_minor(opening.amount_minor + movements, currency)}, "
+        f"but its closing balance is {format_minor(closing.amount_minor, currency)} {currency}: a movement may be "
+        "missing or wrong; check the statement with the bank"
+    )
 
 
 @dataclass(slots=True)
@@ -192,9 +242,6 @@ class _StatementReader:
             amount = parse_amount(text, currency, decimal_mark=",")
         except AmountError as exc:
             self._problem(fld, "amount", str(exc))
-            return None
-        if abs(amount) > MAX_AMOUNT_MINOR:
-            self._problem(fld, "amount", f"'{text}' is too large for an amount")
             return None
         return amount
 

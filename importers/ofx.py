@@ -22,8 +22,10 @@ this module maps the statements in it to the normalized bank rows:
 
 Refused with a Problem (the import service then refuses the whole file):
 investment statements ("not a bank statement"), files without any bank or card
-statement, and every missing or unreadable DTPOSTED, TRNAMT or balance, each
-naming its line and field. Files with several accounts are read whole and list
+statement, a file that ends before its </OFX> (cut short: half a transaction must not
+be stored), an empty FITID (a content hash in its place would store again a transaction
+stored under its FITID before), and every missing or unreadable DTPOSTED, TRNAMT or
+balance, each naming its line and field. Files with several accounts are read whole and list
 every account in `file_accounts` and each row's account in a `file_account`
 column; the import service refuses them unless the source names its account with
 `file_account` (ofxparse-multiple_accounts.ofx, a pair of balance-only statements,
@@ -69,7 +71,10 @@ class OfxImporter:
             data = path.read_bytes()
         except OSError as exc:
             return _refused(name, None, None, f"cannot read the file: {exc.strerror}")
-        root = parse_ofx(decode_ofx(data))
+        tree = parse_ofx(decode_ofx(data))
+        if tree.open_at_end:
+            return _refused(name, tree.last_line, None, _cut_short(tree.open_at_end))
+        root = tree.root
         ofx = root.find("OFX") or root
         statements = [s for tag in _STATEMENT_TAGS for s in ofx.iter(tag)]
         statements.sort(key=lambda s: s.line)
@@ -85,6 +90,15 @@ class OfxImporter:
 
 def _refused(name: str, line: int | None, field: str | None, message: str) -> Extract:
     return Extract(BANK_EXTRACT.empty_frame(), [Problem(name, line, field, message)])
+
+
+def _cut_short(open_at_end: list[Element]) -> str:
+    """Why a file whose text ends with aggregates still open is refused (a half transaction must not be stored)."""
+    innermost, outermost = open_at_end[-1], open_at_end[0]
+    missing = f"</{outermost.tag}>"
+    if innermost is not outermost:
+        missing = f"the end of <{innermost.tag}> (line {innermost.line}) and {missing}"
+    return f"the file ends before {missing} (cut short?)"
 
 
 def _why_no_statement(root: Element, ofx: Element) -> str:
@@ -164,6 +178,11 @@ class _StatementReader:
         posted = self._date(txn, "DTPOSTED", required=True)
         amount = self._amount(txn, "TRNAMT", currency)
         value_date = self._date(txn, "DTAVAIL", required=False)
+        fitid = txn.find("FITID")
+        if fitid is not None and _clean(fitid.value) is None:
+            # a content hash in its place would store again a transaction already stored under its FITID
+            self._problem(fitid.line, "FITID", "empty transaction id")
+            return None
         if posted is None or amount is None:
             return None
         payee_element = txn.find("PAYEE")

@@ -20,7 +20,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Element", "decode_ofx", "parse_ofx"]
+__all__ = ["Element", "OfxTree", "decode_ofx", "parse_ofx"]
 
 _TOKEN = re.compile(r"<!\[CDATA\[(.*?)\]\]>|<(/?)([A-Za-z0-9_.]+)[^>]*>|<[?!][^>]*>|([^<]+)", re.DOTALL)
 _CHARSET = re.compile(rb"CHARSET:\s*(\S+)", re.IGNORECASE)
@@ -70,6 +70,22 @@ class Element:
         return found
 
 
+@dataclass(slots=True)
+class OfxTree:
+    """What `parse_ofx` read.
+
+    Attributes:
+      root: a synthetic element (tag "#root") holding the file's elements.
+      open_at_end: the aggregates still open when the text ended, outermost first: empty for a whole file,
+        which closes its <OFX>.
+      last_line: 1-based line of the last text of the file.
+    """
+
+    root: Element
+    open_at_end: list[Element]
+    last_line: int
+
+
 def decode_ofx(data: bytes) -> str:
     """The file's text, decoded as described in the module docstring."""
     if data.isascii():
@@ -89,8 +105,8 @@ def decode_ofx(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def parse_ofx(text: str) -> Element:
-    """The tree under a synthetic root element (tag "#root"), whatever the file holds."""
+def parse_ofx(text: str) -> OfxTree:
+    """The tree under a synthetic root element, whatever the file holds, and what was left open at its end."""
     root = Element("#root", 1)
     stack: list[Element] = [root]
     pending: Element | None = None  # an opened tag whose kind (leaf or aggregate) is not known yet
@@ -127,7 +143,7 @@ def parse_ofx(text: str) -> Element:
         _close_unclosed(stack, tag)
         pending = Element(tag, token_line)
         stack[-1].children.append(pending)
-    return root
+    return OfxTree(root, stack[1:], text.rstrip().count("\n") + 1)
 
 
 def _close_unclosed(stack: list[Element], opening: str) -> None:

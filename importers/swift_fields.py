@@ -54,20 +54,29 @@ class SwiftStatement:
 
     line: int
     fields: list[SwiftField] = field(default_factory=list)
+    last_line: int = 0
+    """1-based line of the statement's last text."""
+    terminator: str | None = None
+    """The line that ended it ('-', '-XXX', '-}' or '-}{5:...}'); None when the next ':20:' or the text's end did."""
+    enveloped: bool = False
+    """Whether it stands in a SWIFT block 4 ('{4:'), which only '-}' closes."""
 
 
 def split_statements(text: str) -> list[SwiftStatement]:
     """Group the fields of `text` by statement; text outside statements is dropped."""
     lines = _clean_lines(text)
     statements: list[SwiftStatement] = []
+    enveloped = "{4:" in text
     current: SwiftField | None = None
     in_statement = False
     for index, (number, line) in enumerate(lines):
         tag_match = _TAG.match(line)
+        if in_statement and not (tag_match and tag_match.group(1) == "20"):
+            statements[-1].last_line = number
         if tag_match:
             tag, value = tag_match.group(1), tag_match.group(2)
             if tag == "20":
-                statements.append(SwiftStatement(number))
+                statements.append(SwiftStatement(number, last_line=number, enveloped=enveloped))
                 in_statement = True
             if not in_statement:
                 current = None  # e.g. Rabobank's ':940:' header line
@@ -76,6 +85,8 @@ def split_statements(text: str) -> list[SwiftStatement]:
             statements[-1].fields.append(current)
             continue
         if _TERMINATOR.match(line.strip()) and not _continues(current, lines, index):
+            if in_statement:
+                statements[-1].terminator = line.strip()
             current, in_statement = None, False
             continue
         if current is not None and current.tag in _MULTI_LINE:

@@ -27,7 +27,15 @@ from __future__ import annotations
 
 import codecs
 
-__all__ = ["LEGACY_ENCODINGS", "ascii_reads_as_utf8", "decode_bank_text", "is_utf8", "utf8_bytes"]
+__all__ = [
+    "LEGACY_ENCODINGS",
+    "ascii_reads_as_utf8",
+    "decode_bank_text",
+    "has_utf16_bom",
+    "is_unicode",
+    "is_utf8",
+    "utf8_bytes",
+]
 
 LEGACY_ENCODINGS = ("cp1252", "cp852", "latin-1")
 
@@ -77,6 +85,16 @@ def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
+def is_unicode(encoding: str) -> bool:
+    """Whether `encoding` is UTF-8 or UTF-16: a file with a UTF-16 byte order mark is then read as UTF-16."""
+    return is_utf8(encoding) or codecs.lookup(encoding).name.startswith("utf-16")
+
+
+def has_utf16_bom(data: bytes) -> bool:
+    """Whether `data` starts with a UTF-16 byte order mark (Excel's "Unicode text" exports do)."""
+    return data[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
 def ascii_reads_as_utf8(encoding: str) -> bool:
     """Whether ASCII bytes mean the same text in `encoding` as in UTF-8 (so an ASCII file needs no decoding)."""
     return is_utf8(encoding) or codecs.lookup(encoding).name in _ASCII_SUPERSETS
@@ -85,9 +103,12 @@ def ascii_reads_as_utf8(encoding: str) -> bool:
 def utf8_bytes(data: bytes, encoding: str) -> bytes:
     """`data`, declared to be in `encoding`, as UTF-8 bytes (a UTF-8 BOM dropped), for Polars to read.
 
-    UTF-8 input is only validated, not copied. Raises UnicodeDecodeError, with offsets in
-    `data`, when the bytes are not `encoding` text.
+    UTF-8 input is only validated, not copied. A UTF-16 byte order mark says the file is UTF-16
+    whatever Unicode encoding is declared (`is_unicode`). Raises UnicodeDecodeError, with offsets
+    in `data`, when the bytes are not `encoding` text.
     """
+    if has_utf16_bom(data) and is_unicode(encoding):
+        return data.decode("utf-16").encode("utf-8")
     if not is_utf8(encoding):
         return data.decode(encoding).encode("utf-8")
     text = data.removeprefix(_BOM)

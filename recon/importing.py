@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -166,13 +169,13 @@ def _format_importer(job: ImportJob) -> Importer:
 
 def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = False) -> FileReport:
     """Import one file as one batch; a refused file leaves the store untouched."""
-    if not job.path.is_file():
-        raise UserError(f"{job.path}: file not found")
+    _check_readable(job.path)
     importer = _importer_for(job)
     report = FileReport(str(job.path), job.side, job.account.id, importer.format)
     report.file_sha256 = _sha256(job.path)
     extract = importer.extract(job.path, currency=job.account.currency)
     rows = _checked_rows(extract, job, report)
+    report.notes.extend(extract.notes)
     report.rows_read = extract.rows.height
     if report.refused:
         return report
@@ -372,9 +375,32 @@ def _store_balances(con: duckdb.DuckDBPyConnection, extract: Extract, job: Impor
     con.unregister("staged_balances")
 
 
+def _check_readable(path: Path) -> None:
+    """Refuse, as the user's problem, a path that is no file to read: the importers may assume one."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a file")
+    if not path.exists():
+        raise UserError(f"{path}: file not found")
+    with _reading(path) as fh:
+        first = fh.read(1)  # not the size: /proc and pipes say 0 and hold text
+    if not first:
+        raise UserError(f"{path}: the file is empty")
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[BinaryIO]:
+    try:
+        with path.open("rb") as fh:
+            yield fh
+    except PermissionError:
+        raise UserError(f"{path}: cannot read it (permission denied)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with _reading(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 import polars as pl
 
 __all__ = [
+    "MAX_AMOUNT_MINOR",
     "AmountError",
     "currency_exponent",
     "exact_amount_expr",
@@ -52,6 +53,11 @@ def _exponent_expr(currency: pl.Expr) -> pl.Expr:
     return currency.replace_strict(_EXPONENT_CODES, _EXPONENT_VALUES, default=2, return_dtype=pl.Int64)
 
 
+MAX_AMOUNT_MINOR = 10**18 - 1
+"""The largest amount recon takes, in minor units, whatever the format: amounts are stored as 64-bit
+integers, and this leaves room to add up many of them."""
+
+
 class AmountError(ValueError):
     """The text is not an exact amount in the currency."""
 
@@ -61,13 +67,19 @@ def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
-def to_minor(value: Decimal, currency: str) -> int:
-    """Convert an exact decimal to minor units, refusing anything that would need rounding."""
+def to_minor(value: Decimal, currency: str, *, written: str | None = None) -> int:
+    """Convert an exact decimal to minor units, refusing anything that would need rounding or is out of range.
+
+    `written` is the text as the file has it ('1,575'), quoted in the error instead of the value read.
+    """
     exponent = currency_exponent(currency)
     scaled = value.scaleb(exponent)
+    quoted = written if written is not None else str(value)
     if scaled != scaled.to_integral_value():
-        raise AmountError(f"'{value}' has more than {exponent} decimals for {currency}")
+        raise AmountError(f"'{quoted}' has more than {exponent} decimals for {currency}")
     minor = int(scaled)
+    if abs(minor) > MAX_AMOUNT_MINOR:
+        raise AmountError(f"amount out of range: '{quoted}' is more than {format_minor(MAX_AMOUNT_MINOR, currency)}")
     return 0 if minor == 0 else minor  # -0 is 0
 
 
@@ -108,7 +120,7 @@ def parse_amount(
         value = Decimal(s)
     except InvalidOperation:  # pragma: no cover - the character check above is stricter
         raise AmountError(f"'{raw}' is not a number") from None
-    minor = to_minor(value, currency)
+    minor = to_minor(value, currency, written=raw.strip())
     return -minor if negative else minor
 
 
@@ -215,9 +227,11 @@ def exact_amount_expr(
     frac_minor = (
         pl.concat_str(frac, pl.lit("0000")).str.slice(0, exponent).replace("", "0").cast(pl.Int64, strict=False)
     )
+    # whole < 10**(18 - exponent) keeps the amount within MAX_AMOUNT_MINOR (10**18 - 1) and the product in Int64
+    in_range = whole < pl.lit(10, dtype=pl.Int64).pow(pl.lit(18, dtype=pl.Int64) - exponent)
     magnitude = whole * pl.lit(10, dtype=pl.Int64).pow(exponent) + frac_minor
     signed = pl.when(s.str.starts_with("-")).then(-magnitude).otherwise(magnitude)
-    return pl.when(s.str.contains(_PLAIN_NUMBER) & fits).then(signed).otherwise(None)
+    return pl.when(s.str.contains(_PLAIN_NUMBER) & fits & in_range).then(signed).otherwise(None)
 
 
 def unsettled(text: pl.Expr, fast: pl.Expr) -> pl.Expr:

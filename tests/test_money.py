@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon.money import (
+    MAX_AMOUNT_MINOR,
     AmountError,
     exact_amount_expr,
     format_minor,
@@ -162,3 +163,13 @@ def test_fast_path_edges(text: str, currency: str, expected: int | None) -> None
     got = pl.DataFrame({"t": [text]}).select(plain_amount_expr(pl.col("t"), currency)).item()
     assert got == expected
     assert got is None or got == parse_amount(text, currency)
+
+
+def test_one_amount_limit_on_every_path() -> None:
+    assert parse_amount("9999999999999999.99", "USD") == MAX_AMOUNT_MINOR
+    with pytest.raises(AmountError, match=r"amount out of range: '-10000000000000000\.00'"):
+        parse_amount("-10000000000000000.00", "USD")
+    # CLF has 4 decimals: 15 integer digits pass the exact path's pattern but not Int64 once scaled
+    frame = pl.DataFrame({"text": ["99999999999999.9999", "999999999999999.5"], "currency": ["CLF", "CLF"]})
+    parsed = frame.select(parse_amount_expr(pl.col("text"), pl.col("currency"))).to_series().to_list()
+    assert parsed == [MAX_AMOUNT_MINOR, None]
