@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from importers.csv_profile import CsvProfile
-from recon.money import exact_amount_expr, plain_minor_expr
+from recon.money import exact_amount_expr, plain_minor_expr, without_thousands
 
 __all__ = ["amount_columns", "first_amount_reading"]
 
@@ -32,7 +32,7 @@ def _plain_text(text: pl.Expr, profile: CsvProfile) -> pl.Expr:
     for char in dict.fromkeys(profile.amount_strip):
         s = s.str.replace_all(char, "", literal=True)
     if profile.thousands_sep:
-        s = s.str.replace_all(profile.thousands_sep, "", literal=True)
+        s = without_thousands(s, profile.thousands_sep)
     return s
 
 

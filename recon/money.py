@@ -31,6 +31,7 @@ __all__ = [
     "plain_minor_expr",
     "to_minor",
     "unsettled",
+    "without_thousands",
 ]
 
 # ISO 4217 currencies whose minor unit is not 1/100; everything else has 2 decimals.
@@ -109,6 +110,8 @@ def parse_amount(
         negative = negative != (s[0] == "-")
         s = s[1:].strip()
     if thousands_sep:
+        if re.search(_misplaced(thousands_sep), s):
+            raise AmountError(f"'{raw}' is not a number: '{thousands_sep}' separates thousands, after a digit")
         s = s.replace(thousands_sep, "")
     if decimal_mark != ".":
         if "." in s:
@@ -160,6 +163,21 @@ def _fast_pattern(decimal_mark: str, decimals: int) -> str:
     return rf"^[+-]?([0-9]{{1,14}}({mark}{significant}0{{0,20}})?|{leading_mark})$"
 
 
+def _misplaced(thousands_sep: str) -> str:
+    """A thousands separator that does not follow a digit ("-.5", ".-5" with '.' for thousands): not a number."""
+    return f"(^|[^0-9]){re.escape(thousands_sep)}"
+
+
+def without_thousands(text: pl.Expr, thousands_sep: str) -> pl.Expr:
+    """`text` without its thousands separators; "x" (not a number) where one is misplaced."""
+    signless = text.str.replace(r"^[+-]\s*", "")
+    return (
+        pl.when(signless.str.contains(_misplaced(thousands_sep)))
+        .then(pl.lit("x"))
+        .otherwise(text.str.replace_all(thousands_sep, "", literal=True))
+    )
+
+
 def plain_amount_expr(
     text: pl.Expr,
     currency: pl.Expr | str,
@@ -178,7 +196,7 @@ def plain_amount_expr(
     """
     s = text.str.strip_chars()
     if thousands_sep:
-        s = s.str.replace_all(thousands_sep, "", literal=True)
+        s = without_thousands(s, thousands_sep)
     return plain_minor_expr(s, currency, decimal_mark=decimal_mark)
 
 
@@ -213,7 +231,7 @@ def exact_amount_expr(
     """The exact path of `parse_amount_expr`, for any text: slower, it runs only where the fast path gave up."""
     s = text.str.strip_chars().str.replace(r"^([+-])\s+", "${1}")  # "- 12.00" as the scalar parser reads it
     if thousands_sep:
-        s = s.str.replace_all(thousands_sep, "", literal=True)
+        s = without_thousands(s, thousands_sep)
     if decimal_mark != ".":
         s = (
             pl.when(s.str.contains(".", literal=True))

@@ -173,3 +173,13 @@ def test_one_amount_limit_on_every_path() -> None:
     frame = pl.DataFrame({"text": ["99999999999999.9999", "999999999999999.5"], "currency": ["CLF", "CLF"]})
     parsed = frame.select(parse_amount_expr(pl.col("text"), pl.col("currency"))).to_series().to_list()
     assert parsed == [MAX_AMOUNT_MINOR, None]
+
+
+@pytest.mark.parametrize("text", [".-5", "-.5", ".5", "1..234,00", "+.1"])
+def test_a_thousands_separator_that_does_not_follow_a_digit_is_not_a_number(text: str) -> None:
+    with pytest.raises(AmountError):
+        parse_amount(text, "EUR", decimal_mark=",", thousands_sep=".")
+    frame = pl.DataFrame({"t": [text], "c": ["EUR"]})
+    both = frame.select(parse_amount_expr(pl.col("t"), pl.col("c"), decimal_mark=",", thousands_sep="."))
+    assert both.item() is None
+    assert parse_amount("1.234,50", "EUR", decimal_mark=",", thousands_sep=".") == 123450
