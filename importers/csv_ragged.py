@@ -36,8 +36,12 @@ def split_record(record: str, *, delimiter: str = ",", quote: str = '"') -> list
 
 
 def header_width(header: str, profile: CsvProfile) -> int:
-    """How many fields a header line has, split as the profile says."""
-    return len(split_record(header, delimiter=profile.delimiter, quote=profile.quote))
+    """How many fields a header line names, split as the profile says: a delimiter ending the header
+    ("Date,Amount,") names no column, and rows need not fill it (their extra empty field is the file's habit)."""
+    names = split_record(header, delimiter=profile.delimiter, quote=profile.quote)
+    while len(names) > 1 and not names[-1].strip():
+        names.pop()
+    return len(names)
 
 
 def ragged_problems(

@@ -22,7 +22,7 @@ from importers.csv_fields import CsvTable
 from importers.csv_line_by_line import read_line_by_line
 from importers.csv_one_row_per_line import read_one_row_per_line
 from importers.csv_profile import CsvProfile
-from importers.text_decoding import ascii_reads_as_utf8, has_utf16_bom, is_unicode, is_utf8, utf8_bytes
+from importers.text_decoding import ascii_reads_as_utf8, has_utf16_bom, is_utf8, utf8_bytes
 from recon.errors import Problem
 
 __all__ = ["read_file_table", "read_table"]
@@ -34,12 +34,6 @@ def read_table(name: str, data: bytes, profile: CsvProfile, *, named_only: bool 
     `named_only`: the fields may hold only the columns the profile names (Polars then
     builds no others); the records still hold whole lines.
     """
-    if has_utf16_bom(data) and not is_unicode(profile.encoding):
-        return Problem(
-            name, 1, None,
-            f"UTF-16 text (it starts with a UTF-16 byte order mark), not {profile.encoding}; "
-            'set encoding = "utf-16" in the profile',
-        )  # fmt: skip
     try:
         utf8 = utf8_bytes(data, profile.encoding)
     except UnicodeDecodeError as exc:

@@ -25,9 +25,10 @@ External id: the bank reference after `//` in `:61:` when it means something (no
 `NONREF` or all zeros); otherwise none, and recon's content hash identifies the row.
 Text encoding: see `importers.text_decoding`.
 
-Refused: a statement whose opening balance plus its movements is not its closing balance
-(named by its lines, with both figures), and a file cut short: its last statement has an
-opening balance but no closing one and no terminator, or its SWIFT message lacks its `-}`.
+A statement whose opening balance plus its movements is not its closing balance is read
+with a warning (`Extract.notes`: its lines and both figures; a movement may be missing).
+Refused: a file cut short, whose last statement has an opening balance but no closing one
+and no terminator, or whose SWIFT message lacks its `-}`.
 """
 
 from __future__ import annotations

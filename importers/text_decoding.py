@@ -104,10 +104,11 @@ def utf8_bytes(data: bytes, encoding: str) -> bytes:
     """`data`, declared to be in `encoding`, as UTF-8 bytes (a UTF-8 BOM dropped), for Polars to read.
 
     UTF-8 input is only validated, not copied. A UTF-16 byte order mark says the file is UTF-16
-    whatever Unicode encoding is declared (`is_unicode`). Raises UnicodeDecodeError, with offsets
-    in `data`, when the bytes are not `encoding` text.
+    whatever encoding is declared: no text in a one-byte encoding starts with "ÿþ" or "þÿ", and a
+    bank's export re-saved as "Unicode" keeps the profile it had. Raises UnicodeDecodeError, with
+    offsets in `data`, when the bytes are not `encoding` text.
     """
-    if has_utf16_bom(data) and is_unicode(encoding):
+    if has_utf16_bom(data):
         return data.decode("utf-16").encode("utf-8")
     if not is_utf8(encoding):
         return data.decode(encoding).encode("utf-8")

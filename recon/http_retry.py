@@ -123,10 +123,14 @@ def send(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    label: str | None = None,
 ) -> HttpResponse:
-    """Make the request; return the first answer that is not worth retrying, or raise `RetriesExhaustedError`."""
+    """Make the request; return the first answer that is not worth retrying, or raise `RetriesExhaustedError`.
+
+    Messages name the request as `label`, else as its method and path: give a label when the path
+    itself is a secret (a webhook's)."""
     rng = rng or random.Random()
-    what = f"{method} {urlsplit(url).path}"
+    what = label or f"{method} {urlsplit(url).path}"
     for attempt in range(1, policy.attempts + 1):
         request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
         wait: float | None = None

@@ -38,7 +38,7 @@ def _post(url: str, body: bytes, settings: NotifySettings) -> None:
     )  # fmt: skip
     headers = {"Content-Type": "application/json", "User-Agent": "recon"}
     try:
-        answer = http_retry.send("POST", url, headers=headers, body=body, policy=policy)
+        answer = http_retry.send("POST", url, headers=headers, body=body, policy=policy, label="POST webhook")
     except http_retry.RetriesExhaustedError as exc:
         # the webhook's address is a secret (its path often is the token): say only what went wrong
         what = f"HTTP {exc.status}" if exc.status else "no answer"

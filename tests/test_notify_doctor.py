@@ -63,6 +63,18 @@ def test_undeliverable_webhook_is_a_message_without_the_url(hook: str, monkeypat
     assert "s3cr3t" not in problems[0]
 
 
+def test_a_webhook_whose_path_is_its_secret_is_named_without_it(hook: str) -> None:
+    from recon import http_retry
+
+    _Hook.failures_left = 10
+    secret_path = hook.replace("/hook?token=s3cr3t-token", "/services/T000/B000/s3cr3t-path")
+    policy = http_retry.RetryPolicy(attempts=2, first_delay=0.01, max_delay=0.01, timeout=2)
+    with pytest.raises(http_retry.RetriesExhaustedError) as refused:
+        http_retry.send("POST", secret_path, headers={}, body=b"{}", policy=policy, label="POST webhook")
+    assert "POST webhook" in str(refused.value)
+    assert "s3cr3t" not in str(refused.value)
+
+
 def test_thresholds() -> None:
     settings = NotifySettings(max_open_exceptions=10, on_failure=False)
     assert should_notify(settings, failed=True, open_exceptions=3) is None

@@ -93,6 +93,15 @@ def test_bank_csv_with_trailing_delimiters_reads(tmp_path: Path) -> None:
     assert extract.rows["amount_minor"].to_list() == [-475, -420000]
 
 
+def test_a_header_ending_with_a_delimiter_names_no_extra_column(tmp_path: Path) -> None:
+    csv = tmp_path / "chase.csv"
+    without_the_empty_field = "DEBIT,07/03/2026,TEA,-2.00,DEBIT_CARD,93.25,\n"
+    csv.write_text(CHASE.rstrip("\n") + ",\n" + "".join(CHASE_ROWS) + without_the_empty_field)
+    extract = CsvBankImporter(load_profile("chase-checking")).extract(csv, currency="USD")
+    assert extract.problems == []
+    assert extract.rows["amount_minor"].to_list() == [-475, -420000, -200]
+
+
 def test_quickbooks_entry_row_with_an_extra_field_is_refused_with_its_line(tmp_path: Path) -> None:
     lines = quickbooks_report(ledger_story()).splitlines()
     lines[7] = lines[7].replace("March", "March, extra", 1)  # line 8: the first entry of the bank section
