@@ -94,16 +94,28 @@ def _shown(column: str, value: Any, currency: str) -> str:
 
 
 def differing_rows(
-    store: Store, staged: pl.DataFrame, *, table: str, id_column: str, columns: tuple[str, ...], source_file: str
+    store: Store,
+    staged: pl.DataFrame,
+    *,
+    table: str,
+    id_column: str,
+    columns: tuple[str, ...],
+    source_file: str,
+    same_file: bool | None = None,
 ) -> list[RowDifference]:
-    """The rows of `staged` whose id `table` holds with other values in `columns` (one query; reads only)."""
+    """The rows of `staged` whose id `table` holds with other values in `columns` (one query; reads only).
+
+    `same_file`: True, only rows stored from `source_file`; False, only rows stored from another file."""
     if staged.height == 0:
         return []
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in columns)
+    where = {None: "", True: " AND t.source_file = $file", False: " AND t.source_file IS DISTINCT FROM $file"}
     store.con.register("staged_for_differences", staged.to_arrow())
     try:
         found = store.con.execute(
-            f"SELECT s.{id_column} FROM staged_for_differences s JOIN {table} t USING ({id_column}) WHERE {differs}"
+            f"SELECT s.{id_column} FROM staged_for_differences s JOIN {table} t USING ({id_column}) "
+            f"WHERE ({differs}){where[same_file]}",
+            {"file": source_file} if same_file is not None else {},
         ).fetchall()
         if not found:
             return []
@@ -200,7 +212,10 @@ def apply_ledger_changes(store: Store, changes: list[RowDifference], *, account_
         change = by_id[row["ledger_entry_id"]]
         matched.add(change.row_id)
         _record(store, change, row, actions[row["match_id"]], account_id=account_id, batch_id=batch_id, now=now)
-        if actions[row["match_id"]] == "kept":
+        if actions[row["match_id"]] == "kept" and row["status"] == "rejected":
+            notes.append(f"{change.where} is in match {row['match_id']}, which a person rejected: the rejection "
+                         "of this pairing still stands")  # fmt: skip
+        elif actions[row["match_id"]] == "kept":
             notes.append(f"{change.where} is in match {row['match_id']} ({row['status']}, made or decided by a "
                          "person): kept with the new content; check it still holds")  # fmt: skip
     for change in changes:

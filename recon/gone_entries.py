@@ -64,14 +64,16 @@ def _shown(entry: dict[str, Any]) -> str:
     return f"{entry['posted_date']} {amount} {entry['currency']} '{entry['description']}' ({label})"
 
 
-def gone_notes(gone: pl.DataFrame) -> list[str]:
+def gone_notes(gone: pl.DataFrame, *, dry_run: bool = False) -> list[str]:
     """What the import report says about the entries gone from the book."""
     if gone.is_empty():
         return []
     rows = list(gone.iter_rows(named=True))
     shown = "; ".join(_shown(r) for r in rows[:SHOWN])
     more = f"; and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
-    return [f"{len(rows)} entries are gone from the book since the last import, removed: {shown}{more}"]
+    entries = "entry is" if len(rows) == 1 else "entries are"
+    removed = "would be removed" if dry_run else "removed"
+    return [f"{len(rows)} {entries} gone from the book since the last import, {removed}: {shown}{more}"]
 
 
 _HOLDING = f"""

@@ -205,11 +205,14 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
         staged = staged.filter(~pl.col(id_column).is_in(plan.not_again))
         report.notes.extend(_bank_differences(store, staged, plan, job))
     else:
+        # only the file an entry came from changes it: two exports that disagree would flip it on every run
         changed = differing_rows(
-            store, staged, table=table.name, id_column=id_column, columns=LEDGER_CONTENT, source_file=job.source_name
-        )
+            store, staged, table=table.name, id_column=id_column, columns=LEDGER_CONTENT, source_file=job.source_name,
+            same_file=True,
+        )  # fmt: skip
         report.rows_changed = len(changed)
-        report.notes.extend(_ledger_change_notes(changed))
+        report.notes.extend(_ledger_change_notes(changed, dry_run=dry_run))
+        report.notes.extend(_other_file_differences(store, staged, job))
         if importer.format in WHOLE_BOOK_FORMATS:
             gone = gone_entries(store, staged, account_id=job.account.id, source_file=job.source_name)
             emptied = emptied_book_problem(gone, staged, name=str(job.path))
@@ -217,7 +220,7 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
                 report.problems.append(emptied)
                 return report
             report.rows_deleted = gone.height
-            report.notes.extend(gone_notes(gone))
+            report.notes.extend(gone_notes(gone, dry_run=dry_run))
 
     con = store.con
     con.register("staged_rows", staged.to_arrow())
@@ -262,13 +265,27 @@ def import_file(store: Store, job: ImportJob, *, run_id: str, dry_run: bool = Fa
     return report
 
 
-def _ledger_change_notes(changed: list[RowDifference]) -> list[str]:
+def _ledger_change_notes(changed: list[RowDifference], *, dry_run: bool) -> list[str]:
     if not changed:
         return []
     entries = "entry" if len(changed) == 1 else "entries"
-    head = (f"{len(changed)} {entries} changed in the books since imported: the store takes the new content "
+    takes = "would take" if dry_run else "takes"
+    head = (f"{len(changed)} {entries} changed in the books since imported: the store {takes} the new content "
             "(engine matches on them are dropped and matched again; a person's match is kept)")  # fmt: skip
     return [head, *(f"  {c.where}: {c.what_changed}" for c in changed)]
+
+
+def _other_file_differences(store: Store, staged: pl.DataFrame, job: ImportJob) -> list[str]:
+    """Warnings for entries this file has otherwise than the file they were stored from (the store keeps theirs)."""
+    found = differing_rows(
+        store, staged, table="ledger_entries", id_column="entry_id", columns=LEDGER_CONTENT,
+        source_file=job.source_name, same_file=False,
+    )  # fmt: skip
+    return [
+        f"{d.where}: stored from {d.stored['source_file']}, which has it otherwise ({d.what_changed}): kept as "
+        "that file has it (only the file an entry came from changes it)"
+        for d in found
+    ]
 
 
 def _bank_differences(store: Store, staged: pl.DataFrame, plan: SupersedePlan, job: ImportJob) -> list[str]:

@@ -61,6 +61,9 @@ def _name(value: str | None, what: str, *, required: bool) -> str | None:
         return None
     if _CONTROL.search(text):
         raise UserError(f"{what}: {text!r} holds a control character (a line break, a tab)")
+    if "  " in text or ";" in text:
+        # a journal reads two spaces as the end of an account name and ';' as a comment
+        raise UserError(f"{what}: {text!r} holds two spaces in a row or ';', which a book's journal cannot hold")
     if len(text) > MAX_NAME:
         raise UserError(f"{what}: longer than {MAX_NAME} characters")
     return text

@@ -157,3 +157,18 @@ def test_two_rows_of_one_file_with_one_id_and_other_amounts_refuse_the_file(
     assert code == 0, err
     assert "3 rows: 2 new, 1 already known" in err + out
     assert "1 rows repeat an id of the same file; kept the first" in err
+
+
+def test_two_exports_that_disagree_about_an_entry_do_not_flip_it_every_run(
+    books: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (books / "recon.toml").write_text(CONFIG.replace('paths = ["gl.csv"]', 'paths = ["gl*.csv"]'))
+    assert _run(capsys, books, "run")[0] == 0
+    (books / "gl-later.csv").write_text(HEADER + RENT.format(amount="-4300.00"))  # another export, the rent edited
+    for _ in range(3):
+        code, _, err = _run(capsys, books, "run")
+        assert code == 0, err
+        assert "gl-later.csv:2: JE-2: stored from gl.csv, which has it otherwise (amount -4200.00 -> -4300.00)" in err
+    store = books / "recon.duckdb"
+    assert query(store, "SELECT amount_minor FROM ledger_entries WHERE external_id = 'JE-2'") == [(-420000,)]
+    assert query(store, "SELECT count(*) FROM ledger_row_events") == [(0,)]

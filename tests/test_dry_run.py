@@ -59,3 +59,16 @@ def test_a_dry_run_on_a_store_of_an_older_schema_reads_a_migrated_copy(demo: Pat
     assert "0 would be new, 157 already known" in result.stdout
     assert _digest(store) == digest
     assert count(store, "SELECT max(version) FROM schema_migrations") == 7
+
+
+def test_a_dry_run_on_a_store_of_a_newer_recon_is_refused(demo: Path) -> None:
+    import duckdb
+
+    config, store = demo / "recon.toml", demo / "recon.duckdb"
+    assert recon("run", "--config", config).returncode == 0
+    con = duckdb.connect(str(store))
+    con.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', now())")
+    con.close()
+    result = recon("run", "--dry-run", "--config", config)
+    assert result.returncode == 1
+    assert "schema version 99, newer than this recon knows" in result.stderr

@@ -110,6 +110,7 @@ def test_rows_that_cannot_be_categorized_are_refused_with_what_to_do(
     for savings in ("savings", "Assets:Savings"):
         refused(ids.fee, "--category", savings, expect=transfer)
     refused(ids.fee, "--category", "Expenses:Line\nBreak", expect="holds a control character")
+    refused(ids.fee, "--category", "Expenses:Office  Supplies", expect="two spaces in a row or ';'")
 
     con = duckdb.connect(str(store))
     con.execute(

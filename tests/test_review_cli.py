@@ -261,6 +261,23 @@ def test_confirming_or_rejecting_twice_records_one_decision(ran: Path, capsys: p
     ]  # fmt: skip
 
 
+def test_a_hand_match_of_a_confirmed_matchs_own_rows_is_refused(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ran.parent / "recon.duckdb"
+    ids = demo_review(store)
+    ((bank_row, ledger_row),) = query(
+        store, "SELECT bank_txn_id, ledger_entry_id FROM match_links WHERE match_id = ?", [ids.gsuite_suggestion]
+    )
+    assert run_cli(capsys, "review", "confirm", ids.gsuite_suggestion, "--by", "ana", "--config", ran)[0] == 0
+    code, _, err = run_cli(
+        capsys, "review", "match", "--bank", str(bank_row), "--ledger", str(ledger_row), "--by", "bob", "--config", ran
+    )
+    assert code == 2
+    assert f"these rows already are confirmed match {ids.gsuite_suggestion}" in err
+    assert query(store, "SELECT origin, status FROM matches WHERE match_id = ?", [ids.gsuite_suggestion]) == [
+        ("engine", "confirmed")
+    ]
+
+
 def test_book_refuses_a_row_no_rule_categorizes(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = ran.parent / "recon.duckdb"
     ids = demo_review(store)  # the 1730.00 deposit: no rule matches it

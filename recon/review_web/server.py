@@ -165,8 +165,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
             try:
                 wait = min(store_wait_seconds(), REQUEST_STORE_WAIT_SECONDS)
                 store = open_store(self.server.store_path, wait_seconds=wait)
-            except StoreBusyError as exc:
-                return Answer.error(503, f"{exc}; try again in a moment", as_json=as_json)
+            except StoreBusyError:  # its hint to set RECON_STORE_WAIT does not apply to a page
+                busy = "the store is in use by another recon process (a run, an import?)"
+                return Answer.error(503, f"{busy}; try again in a moment", as_json=as_json)
             except ReconError as exc:
                 return Answer.error(500, f"cannot open the store: {exc}", as_json=as_json)
             try:

@@ -142,7 +142,13 @@ def open_dry_run_store(path: Path, *, wait_seconds: float | None = None) -> Stor
         return Store(con, path)
     wait = store_wait_seconds() if wait_seconds is None else wait_seconds
     con = _connect(path, read_only=True, wait_seconds=wait)
-    if current_version(con) >= LATEST_VERSION:  # a newer one is refused by migrate() below
+    version = current_version(con)
+    if version > LATEST_VERSION:
+        con.close()
+        raise RunError(
+            f"the store has schema version {version}, newer than this recon knows ({LATEST_VERSION}); upgrade recon"
+        )
+    if version == LATEST_VERSION:
         return Store(con, path)
     folder = Path(tempfile.mkdtemp(prefix="recon-dry-run-"))
     try:
