@@ -23,9 +23,10 @@ def _esc(text: str) -> str:
 
 
 def ofx_statement(
-    txns: list[OfxTxn], *, account_id: str, currency: str, start: date, end: date, balance: Decimal,
+    txns: list[OfxTxn], *, account_id: str, currency: str, start: date, end: date, balance: Decimal | None,
     bank_id: str = "121000248",
 ) -> str:  # fmt: skip
+    """An OFX 1.x bank statement of `txns`; `balance` None writes no LEDGERBAL (a statement without one)."""
     lines = [
         "OFXHEADER:100", "DATA:OFXSGML", "VERSION:102", "SECURITY:NONE", "ENCODING:USASCII",
         "CHARSET:1252", "COMPRESSION:NONE", "OLDFILEUID:NONE", "NEWFILEUID:NONE", "",
@@ -46,8 +47,8 @@ def ofx_statement(
         if t.memo:
             lines.append(f"<MEMO>{_esc(t.memo)}")
         lines.append("</STMTTRN>")
-    lines += [
-        "</BANKTRANLIST>", f"<LEDGERBAL><BALAMT>{balance}<DTASOF>{end:%Y%m%d}120000</LEDGERBAL>",
-        "</STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>", "",
-    ]  # fmt: skip
+    lines.append("</BANKTRANLIST>")
+    if balance is not None:
+        lines.append(f"<LEDGERBAL><BALAMT>{balance}<DTASOF>{end:%Y%m%d}120000</LEDGERBAL>")
+    lines += ["</STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>", ""]
     return "\r\n".join(lines)

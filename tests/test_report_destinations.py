@@ -1,8 +1,11 @@
 """The exceptions report shows where a rule books an open bank row: a category, each part of a split, a transfer."""
 
 import csv
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+from bench.ofx_writer import OfxTxn, ofx_statement
 from tests.helpers import recon
 
 CONFIG = """
@@ -26,19 +29,15 @@ paths = ["oct.ofx"]
 paths = ["rules.yaml"]
 """
 
-OFX = """OFXHEADER:100
-DATA:OFXSGML
-VERSION:102
-
-<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>USD
-<BANKACCTFROM><BANKID>121000248<ACCTID>000123456789<ACCTTYPE>CHECKING</BANKACCTFROM>
-<BANKTRANLIST><DTSTART>20261001<DTEND>20261031
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261001120000<TRNAMT>-450.00<FITID>X1<NAME>CHECK 2001</STMTTRN>
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261007120000<TRNAMT>-1234.57<FITID>X5<NAME>GUSTO BENEFITS 7731</STMTTRN>
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261009120000<TRNAMT>-15.00<FITID>X7<NAME>MONTHLY SERVICE FEE</STMTTRN>
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261010120000<TRNAMT>-3.00<FITID>X8<NAME>SOMETHING ELSE</STMTTRN>
-</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>
-"""
+OFX = ofx_statement(
+    [
+        OfxTxn("X1", date(2026, 10, 1), Decimal("-450.00"), "CHECK 2001"),
+        OfxTxn("X5", date(2026, 10, 7), Decimal("-1234.57"), "GUSTO BENEFITS 7731"),
+        OfxTxn("X7", date(2026, 10, 9), Decimal("-15.00"), "MONTHLY SERVICE FEE"),
+        OfxTxn("X8", date(2026, 10, 10), Decimal("-3.00"), "SOMETHING ELSE"),
+    ],
+    account_id="000123456789", currency="USD", start=date(2026, 10, 1), end=date(2026, 10, 31), balance=None,
+)  # fmt: skip
 
 RULES = """rules:
   - name: Checks to owner

@@ -1,10 +1,13 @@
 """Editing a rule and running again is safe: an engine categorization follows the current rules until a
 book has it; a `book_difference` match the edited rule no longer allows goes back to suggested."""
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from bench.ofx_writer import OfxTxn, ofx_statement
 from recon.approved_entries import approved_new_entries
 from recon.config import load_config
 from recon.store import open_store
@@ -30,17 +33,13 @@ writeback = WRITEBACK
 paths = ["rules/*.yaml"]
 """
 
-OFX = """OFXHEADER:100
-DATA:OFXSGML
-VERSION:102
-
-<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>USD
-<BANKACCTFROM><BANKID>121000248<ACCTID>000123456789<ACCTTYPE>CHECKING</BANKACCTFROM>
-<BANKTRANLIST><DTSTART>20260901<DTEND>20260930
-<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20260909120000<TRNAMT>1845.00<FITID>D1<NAME>ACH CREDIT INITECH LLC
-<MEMO>ORIG CO NAME:INITECH LLC INV-19050</STMTTRN>
-</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>
-"""
+OFX = ofx_statement(
+    [
+        OfxTxn("D1", date(2026, 9, 9), Decimal("1845.00"), "ACH CREDIT INITECH LLC",
+               memo="ORIG CO NAME:INITECH LLC INV-19050"),
+    ],
+    account_id="000123456789", currency="USD", start=date(2026, 9, 1), end=date(2026, 9, 30), balance=None,
+)  # fmt: skip
 
 BOOK = """2026-08-31 Opening
     Assets:Bank:Checking      $20000.00

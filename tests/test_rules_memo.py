@@ -1,9 +1,12 @@
 """`memo:` conditions see the source's memo of stored rows (OFX MEMO), as imported by the real importer."""
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from bench.ofx_writer import OfxTxn, ofx_statement
 from tests.helpers import recon
 
 CONFIG = """
@@ -25,18 +28,13 @@ profile = "bank.toml"
 paths = ["rules/*.yaml"]
 """
 
-OFX = """OFXHEADER:100
-DATA:OFXSGML
-VERSION:102
-
-<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>USD
-<BANKACCTFROM><BANKID>121000248<ACCTID>000123456789<ACCTTYPE>CHECKING</BANKACCTFROM>
-<BANKTRANLIST><DTSTART>20261001<DTEND>20261031
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261009120000<TRNAMT>-61.12<FITID>X7<NAME>BANKCARD FEE 8829
-<MEMO>MERCHANT SERVICES</STMTTRN>
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261010120000<TRNAMT>-35.00<FITID>X8<NAME>MERCHANT SERVICES LLC</STMTTRN>
-</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>
-"""
+OFX = ofx_statement(
+    [
+        OfxTxn("X7", date(2026, 10, 9), Decimal("-61.12"), "BANKCARD FEE 8829", memo="MERCHANT SERVICES"),
+        OfxTxn("X8", date(2026, 10, 10), Decimal("-35.00"), "MERCHANT SERVICES LLC"),
+    ],
+    account_id="000123456789", currency="USD", start=date(2026, 10, 1), end=date(2026, 10, 31), balance=None,
+)  # fmt: skip
 
 # a CSV gives no memo apart: its text is the description, never a memo (even when it looks like JSON)
 CSV = 'Date,Description,Amount\n2026-10-11,"{""memo"": ""MERCHANT SERVICES""}",-12.00\n'

@@ -1,10 +1,13 @@
 """A row has one destination: the first applied rule's; a `stop: false` rule never gives it a second."""
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from bench.ofx_writer import OfxTxn, ofx_statement
 from tests.helpers import recon
 from tests.rules_support import outcome, ruleset, run_cli, write_rules
 
@@ -63,17 +66,13 @@ paths = ["oct.ofx"]
 paths = ["rules.yaml"]
 """
 
-OFX = """OFXHEADER:100
-DATA:OFXSGML
-VERSION:102
-
-<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1<STATUS><CODE>0<SEVERITY>INFO</STATUS><STMTRS><CURDEF>USD
-<BANKACCTFROM><BANKID>121000248<ACCTID>000123456789<ACCTTYPE>CHECKING</BANKACCTFROM>
-<BANKTRANLIST><DTSTART>20261001<DTEND>20261031
-<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20261009120000<TRNAMT>-61.12<FITID>X7<NAME>BANKCARD FEE 8829</STMTTRN>
-<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20261006120000<TRNAMT>0.05<FITID>X4<NAME>DEPOSIT</STMTTRN>
-</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>
-"""
+OFX = ofx_statement(
+    [
+        OfxTxn("X7", date(2026, 10, 9), Decimal("-61.12"), "BANKCARD FEE 8829"),
+        OfxTxn("X4", date(2026, 10, 6), Decimal("0.05"), "DEPOSIT"),
+    ],
+    account_id="000123456789", currency="USD", start=date(2026, 10, 1), end=date(2026, 10, 31), balance=None,
+)  # fmt: skip
 
 
 def test_stored_categorizations_have_one_destination_each(tmp_path: Path) -> None:
