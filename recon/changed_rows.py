@@ -34,10 +34,12 @@ from recon.store import Store
 
 __all__ = [
     "BANK_CONTENT",
+    "HOLDING_SQL",
     "LEDGER_CONTENT",
     "RowDifference",
     "apply_ledger_changes",
     "differing_rows",
+    "record_ledger_event",
     "repeated_id_problems",
 ]
 
@@ -168,13 +170,15 @@ def repeated_id_problems(staged: pl.DataFrame, *, id_column: str, name: str) -> 
     return problems
 
 
-_HOLDING = f"""
-SELECT m.match_id, m.status, m.origin, {PERSON_SQL} AS by_person, l.ledger_entry_id,
-       list(DISTINCT l.bank_txn_id ORDER BY l.bank_txn_id) AS bank_txn_ids
+HOLDING_SQL = f"""
+SELECT m.match_id, m.status, m.origin, {PERSON_SQL} AS by_person,
+       list(DISTINCT l.bank_txn_id ORDER BY l.bank_txn_id) AS bank_txn_ids,
+       list(DISTINCT l.ledger_entry_id ORDER BY l.ledger_entry_id) AS ledger_entry_ids
 FROM matches m JOIN match_links l USING (match_id)
-WHERE list_contains(?, l.ledger_entry_id)
+WHERE m.match_id IN (SELECT match_id FROM match_links WHERE list_contains(?, ledger_entry_id))
 GROUP BY ALL ORDER BY m.match_id
 """
+"""The matches holding any of the ledger entries given: who made them, their bank and ledger rows."""
 
 
 def apply_ledger_changes(store: Store, changes: list[RowDifference], *, account_id: str, batch_id: str) -> list[str]:
@@ -193,40 +197,40 @@ def apply_ledger_changes(store: Store, changes: list[RowDifference], *, account_
     finally:
         con.unregister("changed_entries")
 
-    holding = store.query(_HOLDING, [[c.row_id for c in changes]])
-    actions: dict[str, str] = {}
-    for row in holding.iter_rows(named=True):
-        actions[row["match_id"]] = "kept" if row["by_person"] else "dropped"
-    for match_id, action in actions.items():
-        if action == "dropped":
-            con.execute("DELETE FROM match_links WHERE match_id = ?", [match_id])
-            con.execute("DELETE FROM matches WHERE match_id = ?", [match_id])
-        else:
-            recompute_differences(store, match_id)
-
     by_id = {c.row_id: c for c in changes}
     now = datetime.now(UTC).replace(tzinfo=None)
     matched = set()
     notes = []
-    for row in holding.iter_rows(named=True):
-        change = by_id[row["ledger_entry_id"]]
-        matched.add(change.row_id)
-        _record(store, change, row, actions[row["match_id"]], account_id=account_id, batch_id=batch_id, now=now)
-        if actions[row["match_id"]] == "kept" and row["status"] == "rejected":
-            notes.append(f"{change.where} is in match {row['match_id']}, which a person rejected: the rejection "
-                         "of this pairing still stands")  # fmt: skip
-        elif actions[row["match_id"]] == "kept":
-            notes.append(f"{change.where} is in match {row['match_id']} ({row['status']}, made or decided by a "
-                         "person): kept with the new content; check it still holds")  # fmt: skip
+    for match in store.query(HOLDING_SQL, [list(by_id)]).iter_rows(named=True):
+        action = "kept" if match["by_person"] else "dropped"
+        if action == "dropped":
+            con.execute("DELETE FROM match_links WHERE match_id = ?", [match["match_id"]])
+            con.execute("DELETE FROM matches WHERE match_id = ?", [match["match_id"]])
+        else:
+            recompute_differences(store, match["match_id"])
+        for change in (by_id[e] for e in match["ledger_entry_ids"] if e in by_id):
+            matched.add(change.row_id)
+            record_ledger_event(store, "changed", change.stored, change.what_changed, change.new["amount_minor"],
+                                match, action, account_id=account_id, batch_id=batch_id, now=now)  # fmt: skip
+            if action == "kept" and match["status"] == "rejected":
+                notes.append(f"{change.where} is in match {match['match_id']}, which a person rejected: the "
+                             "rejection of this pairing still stands")  # fmt: skip
+            elif action == "kept":
+                notes.append(f"{change.where} is in match {match['match_id']} ({match['status']}, made or decided "
+                             "by a person): kept with the new content; check it still holds")  # fmt: skip
     for change in changes:
         if change.row_id not in matched:
-            _record(store, change, None, None, account_id=account_id, batch_id=batch_id, now=now)
+            record_ledger_event(store, "changed", change.stored, change.what_changed, change.new["amount_minor"],
+                                None, None, account_id=account_id, batch_id=batch_id, now=now)  # fmt: skip
     return notes
 
 
-def _record(
+def record_ledger_event(
     store: Store,
-    change: RowDifference,
+    event: str,
+    entry: dict[str, Any],
+    changes: str,
+    new_amount_minor: int | None,
     match: dict[str, Any] | None,
     action: str | None,
     *,
@@ -234,10 +238,11 @@ def _record(
     batch_id: str,
     now: datetime,
 ) -> None:
+    """One `ledger_row_events` row: what happened to `entry` (the row as stored) and to a `match` holding it
+    (a row of `HOLDING_SQL`), if any."""
     values = [
-        uuid.uuid4().hex, batch_id, account_id, "changed", change.row_id, change.external_id, change.what_changed,
-        change.stored["amount_minor"], change.new["amount_minor"],
-        json.dumps(change.stored, default=str, ensure_ascii=False),
+        uuid.uuid4().hex, batch_id, account_id, event, entry["entry_id"], entry["external_id"], changes,
+        entry["amount_minor"], new_amount_minor, json.dumps(entry, default=str, ensure_ascii=False),
         match["match_id"] if match else None, match["status"] if match else None,
         match["origin"] if match else None, action,
         list(match["bank_txn_ids"]) if match else None, now,

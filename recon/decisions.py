@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from recon.categorize.rows import WRITTEN_ROWS_SQL
 from recon.errors import UserError
 from recon.store import Store
 
@@ -281,11 +282,9 @@ def _reverse_categorization(store: Store, decision: Decision) -> None:
 
     Refused once write-back booked a row by it: the book has that entry, and recon never takes back what it wrote."""
     written = store.con.execute(
-        """SELECT DISTINCT t.txn_id, coalesce(w.ledger_location, w.target)
-           FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
-           WHERE w.action = 'add' AND w.status = 'done'
-             AND t.txn_id IN (SELECT txn_id FROM categorizations WHERE origin = 'person' AND run_id = ?)
-           ORDER BY ALL""",
+        f"""SELECT txn_id, location FROM ({WRITTEN_ROWS_SQL})
+            WHERE txn_id IN (SELECT txn_id FROM categorizations WHERE origin = 'person' AND run_id = ?)
+            ORDER BY ALL""",
         [decision.decision_id],
     ).fetchall()
     if written:

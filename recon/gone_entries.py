@@ -16,16 +16,14 @@ deleted": an empty or truncated file, a wrong path.
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
+from recon.changed_rows import HOLDING_SQL, record_ledger_event
 from recon.derived_rows import forget_rows
 from recon.errors import Problem
-from recon.match_carry import PERSON_SQL
 from recon.money import format_minor
 from recon.store import Store
 
@@ -76,16 +74,6 @@ def gone_notes(gone: pl.DataFrame, *, dry_run: bool = False) -> list[str]:
     return [f"{len(rows)} {entries} gone from the book since the last import, {removed}: {shown}{more}"]
 
 
-_HOLDING = f"""
-SELECT m.match_id, m.status, m.origin, {PERSON_SQL} AS by_person,
-       list(DISTINCT l.bank_txn_id ORDER BY l.bank_txn_id) AS bank_txn_ids,
-       list(DISTINCT l.ledger_entry_id ORDER BY l.ledger_entry_id) AS ledger_entry_ids
-FROM matches m JOIN match_links l USING (match_id)
-WHERE m.match_id IN (SELECT match_id FROM match_links WHERE list_contains(?, ledger_entry_id))
-GROUP BY ALL ORDER BY m.match_id
-"""
-
-
 def forget_gone_entries(store: Store, gone: pl.DataFrame, *, account_id: str, batch_id: str) -> list[str]:
     """Delete the `gone` entries, every match holding one and what names them; record each in
     `ledger_row_events`. Returns notes for the matches people had made or confirmed."""
@@ -93,7 +81,7 @@ def forget_gone_entries(store: Store, gone: pl.DataFrame, *, account_id: str, ba
         return []
     con = store.con
     ids = gone["entry_id"].to_list()
-    holding = store.query(_HOLDING, [ids])
+    holding = store.query(HOLDING_SQL, [ids])
     now = datetime.now(UTC).replace(tzinfo=None)
     by_entry: dict[str, list[dict[str, Any] | None]] = {}
     for held in holding.iter_rows(named=True):
@@ -102,17 +90,14 @@ def forget_gone_entries(store: Store, gone: pl.DataFrame, *, account_id: str, ba
     notes = []
     for entry in gone.iter_rows(named=True):
         for match in by_entry.get(entry["entry_id"], [None]):
-            values = [
-                uuid.uuid4().hex, batch_id, account_id, "gone", entry["entry_id"], entry["external_id"],
-                "gone from the book", entry["amount_minor"], None, json.dumps(entry, default=str, ensure_ascii=False),
-                match["match_id"] if match else None, match["status"] if match else None,
-                match["origin"] if match else None, "dropped" if match else None,
-                list(match["bank_txn_ids"]) if match else None, now,
-            ]  # fmt: skip
-            con.execute(f"INSERT INTO ledger_row_events VALUES ({', '.join('?' * len(values))})", values)
+            record_ledger_event(
+                store, "gone", entry, "gone from the book", None, match, "dropped" if match else None,
+                account_id=account_id, batch_id=batch_id, now=now,
+            )  # fmt: skip
+    dropped = holding["match_id"].to_list()
+    con.execute("DELETE FROM match_links WHERE list_contains(?, match_id)", [dropped])
+    con.execute("DELETE FROM matches WHERE list_contains(?, match_id)", [dropped])
     for match in holding.iter_rows(named=True):
-        con.execute("DELETE FROM match_links WHERE match_id = ?", [match["match_id"]])
-        con.execute("DELETE FROM matches WHERE match_id = ?", [match["match_id"]])
         if match["by_person"]:
             notes.append(f"match {match['match_id']} ({match['status']}, made or decided by a person) is dropped: "
                          "an entry of it is gone from the book; its bank rows are open again")  # fmt: skip

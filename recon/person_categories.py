@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from recon.categorize.rows import WRITTEN_ROWS_SQL
 from recon.decisions import Decision, external_id_hint, insert_decision
 from recon.errors import UserError
 from recon.store import Store
@@ -99,11 +100,7 @@ def _refuse(store: Store, bank_ids: list[str]) -> None:
             "('recon review not-duplicate')"
         )
     written = con.execute(
-        """SELECT DISTINCT t.txn_id, coalesce(w.ledger_location, w.target)
-            FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
-            WHERE w.action = 'add' AND w.status = 'done' AND list_contains(?, t.txn_id)
-            ORDER BY ALL""",
-        [bank_ids],
+        f"SELECT txn_id, location FROM ({WRITTEN_ROWS_SQL}) WHERE list_contains(?, txn_id) ORDER BY ALL", [bank_ids]
     ).fetchall()
     if written:
         listed = ", ".join(f"{txn} (at {where})" for txn, where in written)

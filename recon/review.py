@@ -159,13 +159,13 @@ def match_by_hand(
         accounts = set(bank["account_id"]) | set(ledger["account_id"])
         if len(accounts) != 1:
             raise UserError(f"rows of different accounts cannot be matched: {', '.join(sorted(accounts))}")
-        existing = store.query("SELECT status FROM matches WHERE match_id = ?", [new_id])
-        if not existing.is_empty() and existing["status"][0] == "confirmed":
+        # these very rows may be one match already: a confirmed one stands, an engine's gives way
+        same = store.con.execute("SELECT status, origin FROM matches WHERE match_id = ?", [new_id]).fetchall()
+        if same and same[0][0] == "confirmed":
             raise UserError(f"these rows already are confirmed match {new_id}; nothing to do")
         replaced = _take_rows(store, new_id, bank_ids, ledger_ids)
-        # the engine may hold these very rows as one match already: it gives way to the person's
-        same = store.query("SELECT status FROM matches WHERE match_id = ? AND origin = 'engine'", [new_id])
-        replaced += [f"{new_id} ({status})" for status in same["status"] if status in ("auto", "suggested")]
+        replaced += [f"{new_id} ({status})" for status, origin in same
+                     if origin == "engine" and status in ("auto", "suggested")]  # fmt: skip
         con.execute("DELETE FROM match_links WHERE match_id = ?", [new_id])
         con.execute("DELETE FROM matches WHERE match_id = ?", [new_id])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +13,8 @@ from recon.categorize.engine import apply_rules
 from recon.categorize.rows import RULE_INPUT
 from recon.categorize.rulefile import RuleSet, load_rule_files
 from recon.cli import main
+from recon.errors import UserError
+from recon.store import Store
 
 
 def write_rules(folder: Path, text: str, name: str = "rules.yaml") -> Path:
@@ -58,3 +60,28 @@ def import_and_match(capsys: pytest.CaptureFixture[str], config: Path) -> None:
     for command in ("import", "match"):
         code, out, err = run_cli(capsys, command, "--config", config)
         assert code == 0, out + err
+
+
+def set_by_person(
+    store: Store,
+    txn_id: str,
+    *,
+    category: str | None = None,
+    payee: str | None = None,
+    memo: str | None = None,
+    tags: list[str] | None = None,
+    transfer_account: str | None = None,
+    ignored: bool = False,
+) -> None:
+    """A person's categorization stored directly, without the decision `recon review categorize` records
+    (`recon.person_categories`): for tests of what the engine, write-back and corrections do with one."""
+    with store.transaction() as con:
+        known = con.execute("SELECT count(*) FROM bank_transactions WHERE txn_id = ?", [txn_id]).fetchone()
+        if not known or not known[0]:
+            raise UserError(f"no bank row with txn_id '{txn_id}'")
+        con.execute("DELETE FROM categorizations WHERE txn_id = ?", [txn_id])
+        con.execute(
+            "INSERT INTO categorizations (txn_id, origin, category, payee, memo, tags, transfer_account, ignored, "
+            "categorized_at) VALUES (?, 'person', ?, ?, ?, ?, ?, ?, ?)",
+            [txn_id, category, payee, memo, tags, transfer_account, ignored, datetime.now(UTC).replace(tzinfo=None)],
+        )

@@ -18,11 +18,11 @@ import duckdb
 import pytest
 
 from importers.camt import CamtImporter
-from recon.categorize.table import set_by_person
 from recon.config import AccountSettings
 from recon.importing import FileReport, ImportJob, import_file
 from recon.store import Store, open_store
 from tests.helpers import count, recon
+from tests.rules_support import set_by_person
 
 ACCOUNT = AccountSettings(id="main", currency="EUR")
 

@@ -17,11 +17,11 @@ import polars as pl
 import pytest
 
 from importers.ofx import OfxImporter
-from recon.categorize.table import set_by_person
 from recon.config import AccountSettings, MatchingSettings
 from recon.importing import FileReport, ImportJob, import_file
 from recon.matching import run_matching
 from recon.store import Store, open_store
+from tests.rules_support import set_by_person
 
 ACCOUNT = AccountSettings(id="checking", currency="USD")
 

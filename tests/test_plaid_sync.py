@@ -17,7 +17,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from recon.categorize.table import set_by_person
 from recon.config import Config, load_config
 from recon.matching import run_matching
 from recon.model import LEDGER_ENTRIES
@@ -40,6 +39,7 @@ from tests.plaid_setup import (
     truth,
     write_config,
 )
+from tests.rules_support import set_by_person
 
 FAST = RetryPolicy(attempts=4, first_delay=0.001, max_delay=0.01)
 

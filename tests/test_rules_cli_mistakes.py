@@ -9,10 +9,9 @@ import duckdb
 import pytest
 
 from recon.categorize.suggest import prefix_regex
-from recon.categorize.table import set_by_person
 from recon.config import load_config
 from recon.store import open_store
-from tests.rules_support import import_and_match, outcome, ruleset, run_cli, write_rules
+from tests.rules_support import import_and_match, outcome, ruleset, run_cli, set_by_person, write_rules
 
 BAD_REGEX = 'rules:\n  - name: Broken\n    when:\n      description: {regex: "(("}\n    then: {category: X}\n'
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from recon.categorize import RuleFileError, categorize, load_rule_files
-from recon.categorize.table import set_by_person
 from recon.config import load_config
 from recon.store import open_store
-from tests.rules_support import import_and_match, run_cli
+from tests.rules_support import import_and_match, run_cli, set_by_person
 
 BANK_ONLY = {
     "MONTHLY SERVICE FEE": "Expenses:Bank Fees",

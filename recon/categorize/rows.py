@@ -18,6 +18,7 @@ __all__ = [
     "GOVERNED_ROWS_SQL",
     "MEMO_KEY_BY_FORMAT",
     "RULE_INPUT",
+    "WRITTEN_ROWS_SQL",
     "WRITTEN_SQL",
     "governed_rows",
     "history_rows",
@@ -68,11 +69,15 @@ FROM bank_transactions b LEFT JOIN import_batches i USING (batch_id)
 _HELD = """SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
            WHERE m.status IN ('auto', 'confirmed')"""
 
-WRITTEN_SQL = """
-SELECT DISTINCT t.txn_id FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
+WRITTEN_ROWS_SQL = """
+SELECT DISTINCT t.txn_id, coalesce(w.ledger_location, w.target) AS location
+FROM writeback_log w, unnest(string_split(w.bank_txn_id, ' ')) AS t(txn_id)
 WHERE w.action = 'add' AND w.status = 'done'
 """
-"""Bank rows whose categorization a book has: write-back added an entry by it (its own, or a match's difference)."""
+"""Bank rows whose categorization a book has, and where: write-back added an entry by it (its own, or a match's
+difference)."""
+WRITTEN_SQL = f"SELECT DISTINCT txn_id FROM ({WRITTEN_ROWS_SQL})"
+"""The txn_ids of `WRITTEN_ROWS_SQL`."""
 
 _DIFFERENCE_MATTERS = """SELECT l.bank_txn_id FROM match_links l JOIN matches m USING (match_id)
            WHERE m.status IN ('auto', 'confirmed') AND m.kind = '1:1' AND l.amount_diff_minor <> 0"""

@@ -13,10 +13,9 @@ import polars as pl
 
 from recon.categorize.rows import WRITTEN_SQL
 from recon.categorize.rulefile import RuleSet, shown_path
-from recon.errors import UserError
 from recon.store import Store
 
-__all__ = ["COLUMNS", "current_categorizations", "replace_engine_rows", "set_by_person"]
+__all__ = ["COLUMNS", "current_categorizations", "replace_engine_rows"]
 
 COLUMNS = (
     "txn_id", "origin", "rule_name", "rule_file", "rule_line", "applied_rules", "category", "payee", "tags",
@@ -78,27 +77,3 @@ def replace_engine_rows(store: Store, *, rows: pl.DataFrame) -> None:
 
 def current_categorizations(store: Store) -> pl.DataFrame:
     return store.query(f"SELECT {', '.join(COLUMNS)} FROM categorizations ORDER BY txn_id")
-
-
-def set_by_person(
-    store: Store,
-    txn_id: str,
-    *,
-    category: str | None = None,
-    payee: str | None = None,
-    memo: str | None = None,
-    tags: list[str] | None = None,
-    transfer_account: str | None = None,
-    ignored: bool = False,
-) -> None:
-    """Record what a person said a bank row is; from then on the engine never changes that row."""
-    with store.transaction() as con:
-        known = con.execute("SELECT count(*) FROM bank_transactions WHERE txn_id = ?", [txn_id]).fetchone()
-        if not known or not known[0]:
-            raise UserError(f"no bank row with txn_id '{txn_id}'")
-        con.execute("DELETE FROM categorizations WHERE txn_id = ?", [txn_id])
-        con.execute(
-            "INSERT INTO categorizations (txn_id, origin, category, payee, memo, tags, transfer_account, ignored, "
-            "categorized_at) VALUES (?, 'person', ?, ?, ?, ?, ?, ?, ?)",
-            [txn_id, category, payee, memo, tags, transfer_account, ignored, _now()],
-        )
